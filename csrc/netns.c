@@ -1,0 +1,220 @@
+/*
+ * netns.c - network namespaces, without ever moving the calling thread.
+ *
+ *   caller thread ──pthread_create──▶ helper thread (signals blocked)
+ *        │ (waits in join)              for each path:
+ *        │                                create file (O_EXCL)
+ *        │                                unshare(CLONE_NEWNET)
+ *        │                                bind /proc/thread-self/ns/net → path
+ *        │                                open fd, open netlink socket (inside)
+ *        ◀───────────── join ───────────  exits: its namespace ends with it
+ *
+ * Only the helper thread ever changes namespace, and it dies afterwards, so
+ * the caller is in its own namespace whatever happens (the CNI ns package
+ * warns that switching a pooled thread is unsafe; here nothing is pooled).
+ * One helper serves a whole batch, so N namespaces cost one thread.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+struct __ns_job {
+    const char *const *paths;   /* create: where to bind                */
+    const int *nsfds;           /* open_at: namespaces to enter         */
+    size_t n;
+    int protocol;
+    int *fds;
+    struct nlc_sock **socks;
+    int *errs;
+    size_t done;
+};
+
+static int
+__create_one(const char *path, int protocol, int *fdp, struct nlc_sock **sp)
+{
+    int fd, err, nsfd = -1;
+
+    fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    close(fd);
+    if (unshare(CLONE_NEWNET) < 0 ||
+        mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) < 0) {
+        err = -errno;
+        unlink(path);
+        return err;
+    }
+    if (fdp) {
+        nsfd = open(path, O_RDONLY | O_CLOEXEC);
+        if (nsfd < 0) {
+            err = -errno;
+            goto undo;
+        }
+    }
+    if (sp) {
+        err = __nlc_sock_new_here(sp, protocol);
+        if (err < 0)
+            goto undo;
+    }
+    if (fdp)
+        *fdp = nsfd;
+    return 0;
+undo:
+    if (nsfd >= 0)
+        close(nsfd);
+    umount2(path, MNT_DETACH);
+    unlink(path);
+    return err;
+}
+
+static void *
+__create_main(void *arg)
+{
+    struct __ns_job *j = arg;
+
+    for (size_t i = 0; i < j->n; i++) {
+        if (j->fds)
+            j->fds[i] = -1;
+        if (j->socks)
+            j->socks[i] = NULL;
+        if (!j->paths[i]) {
+            j->errs[i] = -EINVAL;
+            continue;
+        }
+        j->errs[i] = __create_one(j->paths[i], j->protocol,
+                                  j->fds ? &j->fds[i] : NULL,
+                                  j->socks ? &j->socks[i] : NULL);
+        if (j->errs[i] == 0)
+            j->done++;
+    }
+    return NULL;
+}
+
+static void *
+__open_at_main(void *arg)
+{
+    struct __ns_job *j = arg;
+
+    for (size_t i = 0; i < j->n; i++) {
+        j->socks[i] = NULL;
+        if (setns(j->nsfds[i], CLONE_NEWNET) < 0) {
+            j->errs[i] = -errno;
+            continue;
+        }
+        j->errs[i] = __nlc_sock_new_here(&j->socks[i], j->protocol);
+        if (j->errs[i] == 0)
+            j->done++;
+    }
+    return NULL;
+}
+
+/* Runs fn on a fresh thread with every signal blocked and waits for it. */
+static int
+__on_helper(void *(*fn)(void *), struct __ns_job *j)
+{
+    sigset_t all, old;
+    pthread_t t;
+    int err;
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);   /* inherited by the helper */
+    err = pthread_create(&t, NULL, fn, j);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err)
+        return -err;
+    err = pthread_join(t, NULL);
+    return err ? -err : 0;
+}
+
+/**
+ * nlc_netns_create - create and bind @n namespaces (see nlc.h).
+ * Returns the number created, or -errno if the helper could not run.
+ */
+NLC_EXPORT int
+nlc_netns_create(const char *const *paths, size_t n, int protocol, int *fds,
+                 struct nlc_sock **socks, int *errs)
+{
+    struct __ns_job j = {
+        .paths = paths, .n = n, .protocol = protocol,
+        .fds = fds, .socks = socks, .errs = errs,
+    };
+    int rc;
+
+    if ((!paths || !errs) && n)
+        return -EINVAL;
+    if (n == 0)
+        return 0;
+    rc = __on_helper(__create_main, &j);
+    return rc < 0 ? rc : (int)j.done;
+}
+
+/**
+ * nlc_sock_open_at - one netlink socket inside each namespace fd, opened
+ * on a helper thread (see nlc.h).  Returns the number opened or -errno.
+ */
+NLC_EXPORT int
+nlc_sock_open_at(const int *nsfds, size_t n, int protocol,
+                 struct nlc_sock **socks, int *errs)
+{
+    struct __ns_job j = {
+        .nsfds = nsfds, .n = n, .protocol = protocol,
+        .socks = socks, .errs = errs,
+    };
+    int rc;
+
+    if ((!nsfds || !socks || !errs) && n)
+        return -EINVAL;
+    if (n == 0)
+        return 0;
+    rc = __on_helper(__open_at_main, &j);
+    return rc < 0 ? rc : (int)j.done;
+}
+
+/**
+ * nlc_netns_delete - detach and unlink each path.  A path that is a plain
+ * file (a namespace whose bind mount is already gone) is unlinked too.
+ * Returns the number deleted; errs[i] is 0 or -errno.
+ */
+NLC_EXPORT int
+nlc_netns_delete(const char *const *paths, size_t n, int *errs)
+{
+    int done = 0;
+
+    if ((!paths || !errs) && n)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        errs[i] = 0;
+        if (!paths[i]) {
+            errs[i] = -EINVAL;
+            continue;
+        }
+        if (umount2(paths[i], MNT_DETACH) < 0 && errno != EINVAL) {
+            errs[i] = -errno;
+            continue;
+        }
+        if (unlink(paths[i]) < 0) {
+            errs[i] = -errno;
+            continue;
+        }
+        done++;
+    }
+    return done;
+}
+
+/** nlc_netns_open - an O_CLOEXEC descriptor of the namespace at @path. */
+NLC_EXPORT int
+nlc_netns_open(const char *path)
+{
+    int fd;
+
+    if (!path)
+        return -EINVAL;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}

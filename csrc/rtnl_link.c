@@ -1,0 +1,210 @@
+/*
+ * rtnl_link.c - RTM_{NEW,SET,DEL,GET}LINK request builders.
+ *
+ *   nlmsghdr | ifinfomsg | IFLA_IFNAME | IFLA_MTU | IFLA_ADDRESS | ...
+ *            | IFLA_LINKINFO { IFLA_INFO_KIND "veth",
+ *            |                 IFLA_INFO_DATA { VETH_INFO_PEER {
+ *            |                     ifinfomsg | IFLA_IFNAME | IFLA_NET_NS_FD
+ *            |                     | IFLA_MTU | IFLA_ADDRESS } } }
+ *
+ * The veth peer carries its own ifinfomsg and attributes, so the kernel
+ * creates it directly in the target namespace with its final name, MAC and
+ * MTU, in the same request as the host end (which is attached and up).  The
+ * peer cannot be set up here: veth_open() needs both ends linked.
+ */
+#include <net/if.h>
+#include <linux/rtnetlink.h>
+#include <linux/if_link.h>
+#include <linux/veth.h>
+
+#include "internal.h"
+
+#define NLC_MAC_LEN 6
+
+static int
+__name_ok(const char *name)
+{
+    size_t n;
+
+    if (!name)
+        return 0;
+    n = strnlen(name, IFNAMSIZ);
+    return n > 0 && n < IFNAMSIZ;
+}
+
+static struct ifinfomsg *
+__link_begin(struct nlc_mb *m, struct nlc_batch *b, uint16_t type,
+             uint16_t flags, int index, int up)
+{
+    struct ifinfomsg *ifi;
+
+    ifi = __nlc_msg_begin(m, b, type, flags, sizeof(*ifi));
+    if (!ifi)
+        return NULL;
+    ifi->ifi_family = AF_UNSPEC;
+    ifi->ifi_index = index > 0 ? index : 0;
+    if (up >= 0) {
+        ifi->ifi_change = IFF_UP;
+        ifi->ifi_flags = up ? IFF_UP : 0;
+    }
+    return ifi;
+}
+
+static void
+__link_common(struct nlc_mb *m, uint32_t mtu, const uint8_t *mac,
+              int64_t group)
+{
+    if (mtu)
+        __nlc_attr_put_u32(m, IFLA_MTU, mtu);
+    if (mac)
+        __nlc_attr_put(m, IFLA_ADDRESS, mac, NLC_MAC_LEN);
+    if (group >= 0)
+        __nlc_attr_put_u32(m, IFLA_GROUP, (uint32_t)group);
+}
+
+/**
+ * nlc_link_add_bridge - ip link add NAME type bridge
+ * @b: batch; @name: 1..15 bytes; @mtu: 0 for the default; @mac: 6 bytes or
+ * NULL; @up: create it up (1) or down (0); @group: link group, < 0 unset.
+ * Returns the message index, -EINVAL (bad name) or -EMSGSIZE.
+ */
+NLC_EXPORT int
+nlc_link_add_bridge(struct nlc_batch *b, const char *name, uint32_t mtu,
+                    const uint8_t *mac, int up, int64_t group)
+{
+    struct nlc_mb m;
+    struct nlattr *info;
+
+    if (!__name_ok(name) || group > UINT32_MAX)
+        return -EINVAL;
+    __link_begin(&m, b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0,
+                 up > 0 ? 1 : -1);
+    __nlc_attr_put_str(&m, IFLA_IFNAME, name);
+    __link_common(&m, mtu, mac, group);
+    info = __nlc_nest_start(&m, IFLA_LINKINFO);
+    __nlc_attr_put_str(&m, IFLA_INFO_KIND, "bridge");
+    __nlc_nest_end(&m, info);
+    return __nlc_msg_end(&m);
+}
+
+/**
+ * nlc_link_add_veth - ip link add NAME type veth peer name PEER netns NS
+ * @master: ifindex of the master (bridge) of the host end, <= 0 for none;
+ * @peer_nsfd: namespace fd for the peer, -1 to keep it beside the host end;
+ * other parameters as nlc_link_add_bridge, for each end.
+ * Returns the message index, -EINVAL or -EMSGSIZE.
+ */
+NLC_EXPORT int
+nlc_link_add_veth(struct nlc_batch *b, const char *name, int master,
+                  uint32_t mtu, const uint8_t *mac, int up, int64_t group,
+                  const char *peer_name, int peer_nsfd, uint32_t peer_mtu,
+                  const uint8_t *peer_mac)
+{
+    struct nlc_mb m;
+    struct nlattr *info, *data, *peer;
+
+    if (!__name_ok(name) || !__name_ok(peer_name) || group > UINT32_MAX)
+        return -EINVAL;
+    __link_begin(&m, b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0,
+                 up > 0 ? 1 : -1);
+    __nlc_attr_put_str(&m, IFLA_IFNAME, name);
+    __link_common(&m, mtu, mac, group);
+    if (master > 0)
+        __nlc_attr_put_u32(&m, IFLA_MASTER, (uint32_t)master);
+    info = __nlc_nest_start(&m, IFLA_LINKINFO);
+    __nlc_attr_put_str(&m, IFLA_INFO_KIND, "veth");
+    data = __nlc_nest_start(&m, IFLA_INFO_DATA);
+    peer = __nlc_nest_start(&m, VETH_INFO_PEER);
+    __nlc_put_raw(&m, sizeof(struct ifinfomsg));   /* zeroed: no flags */
+    __nlc_attr_put_str(&m, IFLA_IFNAME, peer_name);
+    if (peer_nsfd >= 0)
+        __nlc_attr_put_u32(&m, IFLA_NET_NS_FD, (uint32_t)peer_nsfd);
+    __link_common(&m, peer_mtu, peer_mac, -1);
+    __nlc_nest_end(&m, peer);
+    __nlc_nest_end(&m, data);
+    __nlc_nest_end(&m, info);
+    return __nlc_msg_end(&m);
+}
+
+/**
+ * nlc_link_set - ip link set LINK ...
+ * @index: the link's ifindex, or 0 to name it by @name (then @new_name
+ * must be NULL: a rename needs the index); @up: -1/0/1; @master: -1 unset,
+ * 0 nomaster, > 0 ifindex; @mtu: 0 unset; @new_name: rename or NULL;
+ * @nsfd: move into this namespace, -1 unset; @group: < 0 unset; @mac.
+ * Returns the message index, -EINVAL or -EMSGSIZE.
+ */
+NLC_EXPORT int
+nlc_link_set(struct nlc_batch *b, int index, const char *name, int up,
+             int master, uint32_t mtu, const char *new_name, int nsfd,
+             int64_t group, const uint8_t *mac)
+{
+    struct nlc_mb m;
+
+    if (index <= 0 && (!__name_ok(name) || new_name))
+        return -EINVAL;
+    if ((new_name && !__name_ok(new_name)) || group > UINT32_MAX)
+        return -EINVAL;
+    __link_begin(&m, b, RTM_SETLINK, 0, index, up);
+    if (index <= 0)
+        __nlc_attr_put_str(&m, IFLA_IFNAME, name);
+    else if (new_name)
+        __nlc_attr_put_str(&m, IFLA_IFNAME, new_name);
+    if (master >= 0)
+        __nlc_attr_put_u32(&m, IFLA_MASTER, (uint32_t)master);
+    if (nsfd >= 0)
+        __nlc_attr_put_u32(&m, IFLA_NET_NS_FD, (uint32_t)nsfd);
+    __link_common(&m, mtu, mac, group);
+    return __nlc_msg_end(&m);
+}
+
+/**
+ * nlc_link_del - ip link del LINK (by @index, or by @name when index is 0).
+ */
+NLC_EXPORT int
+nlc_link_del(struct nlc_batch *b, int index, const char *name)
+{
+    struct nlc_mb m;
+
+    if (index <= 0 && !__name_ok(name))
+        return -EINVAL;
+    __link_begin(&m, b, RTM_DELLINK, 0, index, -1);
+    if (index <= 0)
+        __nlc_attr_put_str(&m, IFLA_IFNAME, name);
+    return __nlc_msg_end(&m);
+}
+
+/**
+ * nlc_link_del_group - ip link del group G.  The kernel unregisters every
+ * member (and veth peers, wherever they are) in one batch.  Group 0 is the
+ * default group of every link and is refused (-EINVAL).
+ */
+NLC_EXPORT int
+nlc_link_del_group(struct nlc_batch *b, uint32_t group)
+{
+    struct nlc_mb m;
+
+    if (group == 0)
+        return -EINVAL;
+    __link_begin(&m, b, RTM_DELLINK, 0, 0, -1);
+    __nlc_attr_put_u32(&m, IFLA_GROUP, group);
+    return __nlc_msg_end(&m);
+}
+
+/**
+ * nlc_link_get - ip link show LINK.  The reply's ifindex is stored in the
+ * request's nlc_result.value by nlc_sock_exec().  Statistics are skipped.
+ */
+NLC_EXPORT int
+nlc_link_get(struct nlc_batch *b, int index, const char *name)
+{
+    struct nlc_mb m;
+
+    if (index <= 0 && !__name_ok(name))
+        return -EINVAL;
+    __link_begin(&m, b, RTM_GETLINK, 0, index, -1);
+    if (index <= 0)
+        __nlc_attr_put_str(&m, IFLA_IFNAME, name);
+    __nlc_attr_put_u32(&m, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+    return __nlc_msg_end(&m);
+}

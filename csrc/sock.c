@@ -1,0 +1,462 @@
+/*
+ * sock.c - netlink sockets: open, batched send, ack demultiplexing, dumps.
+ *
+ *   batch  | m0 | m1 | ... | mN-1 |      seq = base + i
+ *            \____ chunk ____/        one sendmsg per chunk; a chunk is cut
+ *                                     only where the socket's send buffer or
+ *                                     the room for its acks in the receive
+ *                                     buffer would overflow
+ *   acks   recvmmsg(MSG_WAITFORONE) -> NLMSG_ERROR{error, ext-ack TLVs}
+ *          -> res[seq - base]
+ *
+ * The kernel processes every message of a sendmsg synchronously, so when
+ * sendmsg returns all acks of the chunk are queued and are drained before
+ * the next chunk goes out.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <linux/rtnetlink.h>
+
+#include "internal.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+#define NLC_PENDING INT32_MIN
+#define NLC_RX_SLOTS 32
+#define NLC_RX_SLOT 8192                     /* one ack or one reply     */
+#define NLC_RX_BUF (NLC_RX_SLOTS * NLC_RX_SLOT) /* also >= a dump datagram */
+#define NLC_SNDBUF (4u << 20)
+#define NLC_RCVBUF (8u << 20)
+#define NLC_SEND_MAX (256u << 10)
+#define NLC_ACK_COST 4096                    /* receive-buffer bytes per ack */
+
+struct nlc_sock {
+    int fd;
+    int protocol;
+    uint32_t portid;
+    uint32_t seq;
+    size_t send_max;    /* bytes per sendmsg                       */
+    uint32_t msgs_max;  /* messages per sendmsg (room for the acks) */
+    bool dirty;         /* a previous exchange was cut short        */
+};
+
+/* ------------------------------------------------ per-thread rx buffer */
+
+static pthread_key_t __rx_key;
+static pthread_once_t __rx_once = PTHREAD_ONCE_INIT;
+static int __rx_key_err;
+
+static void
+__rx_key_init(void)
+{
+    __rx_key_err = pthread_key_create(&__rx_key, free);
+}
+
+static uint8_t *
+__rx_buf(void)
+{
+    uint8_t *buf;
+
+    if (pthread_once(&__rx_once, __rx_key_init) != 0 || __rx_key_err)
+        return NULL;
+    buf = pthread_getspecific(__rx_key);
+    if (!buf) {
+        buf = malloc(NLC_RX_BUF);
+        if (buf && pthread_setspecific(__rx_key, buf) != 0) {
+            free(buf);
+            buf = NULL;
+        }
+    }
+    return buf;
+}
+
+/* ----------------------------------------------------------- open/close */
+
+static void
+__set_buf(int fd, int force, int plain, unsigned int size)
+{
+    int v = (int)size;
+
+    if (setsockopt(fd, SOL_SOCKET, force, &v, sizeof(v)) < 0)
+        (void)setsockopt(fd, SOL_SOCKET, plain, &v, sizeof(v));
+}
+
+static int
+__get_int(int fd, int opt)
+{
+    int v = 0;
+    socklen_t l = sizeof(v);
+
+    if (getsockopt(fd, SOL_SOCKET, opt, &v, &l) < 0)
+        return 0;
+    return v;
+}
+
+int
+__nlc_sock_new_here(struct nlc_sock **out, int protocol)
+{
+    struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+    socklen_t salen = sizeof(sa);
+    struct nlc_sock *s;
+    int one = 1, err, snd, rcv;
+
+    *out = NULL;
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+    if (s->fd < 0) {
+        err = -errno;
+        free(s);
+        return err;
+    }
+    /* best effort: older kernels lack these, and acks still work */
+    (void)setsockopt(s->fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+    (void)setsockopt(s->fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+    __set_buf(s->fd, SO_SNDBUFFORCE, SO_SNDBUF, NLC_SNDBUF);
+    __set_buf(s->fd, SO_RCVBUFFORCE, SO_RCVBUF, NLC_RCVBUF);
+    if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        getsockname(s->fd, (struct sockaddr *)&sa, &salen) < 0) {
+        err = -errno;
+        close(s->fd);
+        free(s);
+        return err;
+    }
+    snd = __get_int(s->fd, SO_SNDBUF);
+    rcv = __get_int(s->fd, SO_RCVBUF);
+    s->send_max = snd > 4096 ? (size_t)snd - 1024 : 4096;
+    if (s->send_max > NLC_SEND_MAX)
+        s->send_max = NLC_SEND_MAX;
+    s->msgs_max = rcv > 2 * NLC_ACK_COST ? (uint32_t)(rcv / NLC_ACK_COST) : 1;
+    s->protocol = protocol;
+    s->portid = sa.nl_pid;
+    s->seq = (uint32_t)getpid() << 12;  /* any start; distinct per process */
+    *out = s;
+    return 0;
+}
+
+/**
+ * nlc_sock_open - a netlink socket in the calling thread's namespace.
+ * @out: receives the handle (NULL on failure); @protocol: NETLINK_*.
+ * Returns 0 or -errno.
+ */
+NLC_EXPORT int
+nlc_sock_open(struct nlc_sock **out, int protocol)
+{
+    if (!out)
+        return -EINVAL;
+    return __nlc_sock_new_here(out, protocol);
+}
+
+/** nlc_sock_close - close and free; NULL is a no-op. */
+NLC_EXPORT void
+nlc_sock_close(struct nlc_sock *s)
+{
+    if (!s)
+        return;
+    close(s->fd);
+    free(s);
+}
+
+/** nlc_sock_fd - the descriptor (for poll; do not read from it). */
+NLC_EXPORT int
+nlc_sock_fd(const struct nlc_sock *s)
+{
+    return s->fd;
+}
+
+/** nlc_sock_portid - the port id the kernel bound the socket to. */
+NLC_EXPORT uint32_t
+nlc_sock_portid(const struct nlc_sock *s)
+{
+    return s->portid;
+}
+
+/* ------------------------------------------------------------- exchange */
+
+/* Throws away whatever an interrupted exchange left queued. */
+static void
+__drain(struct nlc_sock *s, uint8_t *buf)
+{
+    for (;;) {
+        ssize_t r = recv(s->fd, buf, NLC_RX_BUF, MSG_DONTWAIT);
+
+        if (r > 0 || (r < 0 && errno == EINTR))
+            continue;
+        break;
+    }
+    s->dirty = false;
+}
+
+static void
+__ext_ack(const struct nlmsghdr *nlh, struct nlc_result *r)
+{
+    const struct nlmsgerr *e = NLMSG_DATA(nlh);
+    const struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+    size_t off = sizeof(*e);
+
+    if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+        return;
+    if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+        off += e->msg.nlmsg_len > NLMSG_HDRLEN ?
+               NLMSG_ALIGN(e->msg.nlmsg_len) - NLMSG_HDRLEN : 0;
+    if (nlh->nlmsg_len < NLMSG_HDRLEN + off)
+        return;
+    if (__nlc_attr_parse((const uint8_t *)e + off,
+                         nlh->nlmsg_len - NLMSG_HDRLEN - off, tb,
+                         NLMSGERR_ATTR_MAX) < 0)
+        return;
+    if (tb[NLMSGERR_ATTR_MSG])
+        __nlc_attr_strcpy(r->msg, sizeof(r->msg), tb[NLMSGERR_ATTR_MSG]);
+}
+
+/*
+ * Handles the messages of one datagram for the requests [base, base + n).
+ * Returns the number of acks consumed, or -errno for a protocol violation.
+ */
+static int
+__demux(struct nlc_sock *s, const uint8_t *p, size_t len, uint32_t base,
+        uint32_t n, struct nlc_result *res)
+{
+    int acks = 0;
+
+    while (len > 0) {
+        const struct nlmsghdr *nlh = (const struct nlmsghdr *)p;
+        struct nlc_result *r;
+        uint32_t idx;
+
+        if (len < NLMSG_HDRLEN || nlh->nlmsg_len < NLMSG_HDRLEN ||
+            nlh->nlmsg_len > len)
+            return -EBADMSG;
+        if (nlh->nlmsg_pid != s->portid)
+            return -ESRCH;
+        idx = nlh->nlmsg_seq - base;
+        if (idx >= n)
+            return -EPROTO;
+        r = &res[idx];
+        if (nlh->nlmsg_type == NLMSG_ERROR) {
+            const struct nlmsgerr *e = NLMSG_DATA(nlh);
+
+            if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*e))
+                return -EBADMSG;
+            if (r->err != NLC_PENDING)
+                return -EPROTO;      /* a second ack for one request */
+            r->err = e->error > 0 ? -e->error : e->error;
+            __ext_ack(nlh, r);
+            if (r->err == 0)
+                r->msg[0] = '\0';    /* a warning on success is not an error */
+            acks++;
+        } else if (nlh->nlmsg_type == RTM_NEWLINK &&
+                   nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifinfomsg))) {
+            const struct ifinfomsg *ifi = NLMSG_DATA(nlh);
+
+            r->value = ifi->ifi_index;
+        }
+        if (NLMSG_ALIGN(nlh->nlmsg_len) >= len)
+            break;
+        len -= NLMSG_ALIGN(nlh->nlmsg_len);
+        p += NLMSG_ALIGN(nlh->nlmsg_len);
+    }
+    return acks;
+}
+
+/* Sends messages [first, first + n) starting at *at and collects their acks. */
+static int
+__chunk(struct nlc_sock *s, uint8_t *at, size_t bytes, uint32_t base,
+        uint32_t n, struct nlc_result *res, uint8_t *rx)
+{
+    struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+    struct iovec iov = { .iov_base = at, .iov_len = bytes };
+    struct msghdr mh = {
+        .msg_name = &kernel, .msg_namelen = sizeof(kernel),
+        .msg_iov = &iov, .msg_iovlen = 1,
+    };
+    struct mmsghdr mm[NLC_RX_SLOTS];
+    struct iovec riov[NLC_RX_SLOTS];
+    uint32_t acked = 0;
+    ssize_t sent;
+
+    do {
+        sent = sendmsg(s->fd, &mh, 0);
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0)
+        return -errno;
+    if ((size_t)sent != bytes)
+        return -EIO;
+    while (acked < n) {
+        int got;
+
+        for (int i = 0; i < NLC_RX_SLOTS; i++) {
+            riov[i].iov_base = rx + (size_t)i * NLC_RX_SLOT;
+            riov[i].iov_len = NLC_RX_SLOT;
+            memset(&mm[i], 0, sizeof(mm[i]));
+            mm[i].msg_hdr.msg_iov = &riov[i];
+            mm[i].msg_hdr.msg_iovlen = 1;
+        }
+        got = recvmmsg(s->fd, mm, NLC_RX_SLOTS, MSG_WAITFORONE, NULL);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;          /* ENOBUFS: acks were dropped */
+        }
+        for (int i = 0; i < got; i++) {
+            int a;
+
+            if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
+                return -EMSGSIZE;
+            a = __demux(s, riov[i].iov_base, mm[i].msg_len, base, n, res);
+            if (a < 0)
+                return a;
+            acked += (uint32_t)a;
+        }
+    }
+    return 0;
+}
+
+/**
+ * nlc_sock_exec - send a batch and collect one result per request.
+ * @s: socket; @b: batch (its sequence numbers are rewritten); @res: array
+ * of b->count results.
+ * Returns the number of failed requests, or -errno for a transport failure
+ * (see nlc.h); the batch is left intact either way.
+ */
+NLC_EXPORT int
+nlc_sock_exec(struct nlc_sock *s, struct nlc_batch *b, struct nlc_result *res)
+{
+    uint8_t *rx = __rx_buf();
+    uint8_t *start;
+    uint32_t i = 0, first = 0, failed = 0;
+    size_t bytes = 0;
+    int rc = 0;
+
+    if (!s || !b || (!res && b->count))
+        return -EINVAL;
+    if (!rx)
+        return -ENOMEM;
+    if (s->dirty)
+        __drain(s, rx);
+    for (uint32_t k = 0; k < b->count; k++) {
+        res[k].err = NLC_PENDING;
+        res[k].value = 0;
+        res[k].msg[0] = '\0';
+    }
+    start = b->buf;
+    NLC_BATCH_FOR_EACH(b, nlh) {
+        size_t l = NLMSG_ALIGN(nlh->nlmsg_len);
+
+        if (i > first && (bytes + l > s->send_max ||
+                          i - first >= s->msgs_max)) {
+            rc = __chunk(s, start, bytes, s->seq + first, i - first,
+                         res + first, rx);
+            if (rc < 0)
+                break;
+            first = i;
+            start = (uint8_t *)nlh;
+            bytes = 0;
+        }
+        nlh->nlmsg_seq = s->seq + i;
+        nlh->nlmsg_pid = 0;
+        bytes += l;
+        i++;
+    }
+    if (rc == 0 && i > first)
+        rc = __chunk(s, start, bytes, s->seq + first, i - first,
+                     res + first, rx);
+    s->seq += b->count;
+    if (rc < 0)
+        s->dirty = true;
+    for (uint32_t k = 0; k < b->count; k++) {
+        if (res[k].err == NLC_PENDING)
+            res[k].err = rc < 0 ? rc : -EPROTO;
+        if (res[k].err)
+            failed++;
+    }
+    return rc < 0 ? rc : (int)failed;
+}
+
+/**
+ * __nlc_sock_dump - send one dump request (the only message of @req) and
+ * feed every reply message to @cb.  Returns 0, a negative @cb return,
+ * -EINTR when the kernel flagged the dump as interrupted, or -errno.
+ */
+int
+__nlc_sock_dump(struct nlc_sock *s, struct nlc_batch *req, nlc_dump_cb cb,
+                void *ctx)
+{
+    struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+    struct nlmsghdr *q = (struct nlmsghdr *)req->buf;
+    uint8_t *rx = __rx_buf();
+    bool intr = false;
+    int rc = 0;
+
+    if (!rx)
+        return -ENOMEM;
+    if (s->dirty)
+        __drain(s, rx);
+    q->nlmsg_seq = s->seq++;
+    q->nlmsg_pid = 0;
+    if (sendto(s->fd, req->buf, req->len, 0, (struct sockaddr *)&kernel,
+               sizeof(kernel)) < 0)
+        return -errno;
+    for (;;) {
+        ssize_t got = recv(s->fd, rx, NLC_RX_BUF, 0);
+        const uint8_t *p = rx;
+        size_t len;
+
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            s->dirty = true;
+            return -errno;
+        }
+        len = (size_t)got;
+        while (len > 0) {
+            const struct nlmsghdr *nlh = (const struct nlmsghdr *)p;
+
+            if (len < NLMSG_HDRLEN || nlh->nlmsg_len < NLMSG_HDRLEN ||
+                nlh->nlmsg_len > len)
+                rc = -EBADMSG;
+            else if (nlh->nlmsg_pid != s->portid)
+                rc = -ESRCH;
+            else if (nlh->nlmsg_seq != q->nlmsg_seq)
+                rc = -EPROTO;
+            if (rc < 0) {
+                s->dirty = true;
+                return rc;
+            }
+            if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+                intr = true;
+            if (nlh->nlmsg_type == NLMSG_DONE) {
+                int derr = 0;
+
+                if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(int)))
+                    memcpy(&derr, NLMSG_DATA(nlh), sizeof(derr));
+                if (derr < 0)
+                    return derr;
+                return intr ? -EINTR : 0;
+            }
+            if (nlh->nlmsg_type == NLMSG_ERROR) {
+                const struct nlmsgerr *e = NLMSG_DATA(nlh);
+
+                if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*e))
+                    return -EBADMSG;
+                return e->error < 0 ? e->error : -EPROTO;
+            }
+            if (nlh->nlmsg_type != NLMSG_NOOP) {
+                rc = cb(nlh, ctx);
+                if (rc < 0) {
+                    s->dirty = true;   /* the rest of the dump is queued */
+                    return rc;
+                }
+            }
+            if (NLMSG_ALIGN(nlh->nlmsg_len) >= len)
+                break;
+            len -= NLMSG_ALIGN(nlh->nlmsg_len);
+            p += NLMSG_ALIGN(nlh->nlmsg_len);
+        }
+    }
+}

@@ -1,0 +1,240 @@
+"""What every backend shares: validation, runs, name resolution.
+
+A batch is executed with the sequential meaning of its list (operation i
+sees the effect of 0..i-1), and as few kernel round trips as that meaning
+allows:
+
+* consecutive namespace creations (deletions) form one run, done in one
+  call;
+* consecutive netlink operations on one namespace form one run, sent as one
+  batch on that namespace's socket; a run is cut early only where an
+  operation refers by name to a link that an earlier operation of the same
+  run creates, renames, moves or deletes (its ifindex is not known before);
+* names are resolved to ifindexes once per run, in one batched lookup.
+
+A backend implements the primitives at the bottom of :class:`Backend`.
+"""
+
+from __future__ import annotations
+
+import abc
+import errno as E
+import os
+from typing import Iterable, Optional
+
+from ..errors import LibnetworkError
+from . import ops as O
+
+_REF_FIELDS = {
+    O.LinkAddVeth: ("master",),
+    O.LinkSet: ("link", "master"),
+    O.LinkDel: ("link",),
+    O.AddrAdd: ("link",),
+    O.AddrDel: ("link",),
+    O.RouteAdd: ("oif",),
+    O.RouteDel: ("oif",),
+}
+_ALL = object()   # "every name of the namespace may have changed"
+
+
+def _touched(op, ns, root):
+    """Names in ``ns`` whose ifindex ``op`` creates, changes or removes."""
+    t = type(op)
+    if t is O.LinkAddBridge:
+        return (op.name,)
+    if t is O.LinkAddVeth:
+        if op.peer_ns is None or (op.peer_ns if op.peer_ns != root
+                                  else None) == ns:
+            return (op.name, op.peer_name)
+        return (op.name,)
+    if t is O.LinkSet:
+        if op.name is None and op.netns is None:
+            return ()
+        old = (op.link,) if isinstance(op.link, str) else _ALL
+        if old is _ALL:
+            return _ALL
+        return old + ((op.name,) if op.name else ())
+    if t is O.LinkDel:
+        return (op.link,) if isinstance(op.link, str) else _ALL
+    if t is O.LinkDelGroup:
+        return _ALL
+    return ()
+
+
+def _refs(op):
+    fields = _REF_FIELDS.get(type(op))
+    if not fields:
+        return ()
+    out = []
+    for f in fields:
+        v = getattr(op, f)
+        if isinstance(v, str):
+            out.append(v)
+    return out
+
+
+class BatchError(LibnetworkError):
+    """Raised by :meth:`Backend.run`: ``results`` holds every result."""
+
+
+class Backend(abc.ABC):
+    """Executes batches of :mod:`~libnetwork.backends.ops` operations.
+
+    ``root`` is the namespace that operations with ``ns=None`` act in: a
+    bound namespace path, or ``None`` for the namespace the process is in.
+    """
+
+    name = "abstract"
+
+    def __init__(self, root: Optional[str] = None):
+        self.root = root
+
+    # ------------------------------------------------------------ public
+
+    def execute(self, batch: Iterable[O.Op]) -> list[O.Result]:
+        """Run ``batch``; one :class:`~.ops.Result` per operation.
+
+        A malformed operation raises InvalidParameter before anything is
+        sent.  Kernel errors do not stop the batch: each operation gets its
+        own result, as the kernel processes each message of a netlink batch
+        on its own.
+        """
+        batch = list(batch)
+        prepared = [O.prepare(op) for op in batch]
+        results: list = [None] * len(batch)
+        n = len(batch)
+        i = 0
+        while i < n:
+            op = batch[i]
+            t = type(op)
+            if t is O.NetnsCreate or t is O.NetnsDelete:
+                j = i + 1
+                while j < n and type(batch[j]) is t:
+                    j += 1
+                paths = [batch[k].path for k in range(i, j)]
+                if t is O.NetnsCreate:
+                    outs = self._netns_create(paths)
+                else:
+                    outs = self._netns_delete(paths)
+                for k, (err, msg) in zip(range(i, j), outs):
+                    results[k] = O.Result(batch[k], err, msg)
+                i = j
+                continue
+            root = self.root
+            ns = None if op.ns == root else op.ns   # None: the root
+            j = i
+            touched: set = set()
+            dirty = False
+            needed: set = set()
+            while j < n:
+                o = batch[j]
+                to = type(o)
+                if to is O.NetnsCreate or to is O.NetnsDelete or (
+                        None if o.ns == root else o.ns) != ns:
+                    break
+                refs = _refs(o)
+                if refs and j > i and (dirty or touched.intersection(refs)):
+                    break
+                needed.update(refs)
+                t2 = _touched(o, ns, root)
+                if t2 is _ALL:
+                    dirty = True
+                else:
+                    touched.update(t2)
+                j += 1
+            self._run(ns, batch, prepared, results, i, j, needed)
+            i = j
+        return results
+
+    def run(self, batch: Iterable[O.Op]) -> list[O.Result]:
+        """Like :meth:`execute`, but raise the first failure's typed
+        NetlinkError (with ``.results`` holding all results)."""
+        results = self.execute(batch)
+        for r in results:
+            if r.errno:
+                exc = r.exception()
+                exc.results = results
+                raise exc
+        return results
+
+    def link_index(self, name: str, ns: O.NS = None) -> int:
+        """``ip link show NAME``: the ifindex, or NetlinkNotFound."""
+        return self.run([O.LinkGet(name, ns=ns)])[0].value
+
+    def close(self) -> None:
+        """Release every socket and descriptor the backend holds."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -------------------------------------------------------- internals
+
+    def _run(self, ns, batch, prepared, results, i, j, needed):
+        names: dict = {}
+        if needed:
+            try:
+                names = self._lookup(ns, sorted(needed))
+            except OSError as exc:
+                err = exc.errno or E.EIO
+                msg = f"namespace {ns or self.root or '(root)'}: {os.strerror(err)}"
+                for k in range(i, j):
+                    results[k] = O.Result(batch[k], err, msg)
+                return
+        items = []
+        for k in range(i, j):
+            op = batch[k]
+            missing = [r for r in _refs(op) if r not in names]
+            if missing:
+                results[k] = O.Result(
+                    op, E.ENODEV, f"no link named {missing[0]!r} in namespace "
+                    f"{ns or self.root or '(root)'}")
+            else:
+                items.append((k, op, prepared[k]))
+        if not items:
+            return
+        outs = self._exec(ns, items, names)
+        for (k, op, _), (err, msg, value) in zip(items, outs):
+            results[k] = O.Result(op, err, msg, value)
+
+    # ----------------------------------------------- backend primitives
+
+    @abc.abstractmethod
+    def _netns_create(self, paths: list[str]) -> list[tuple[int, str]]:
+        """Create and bind each namespace: (errno, message) per path."""
+
+    @abc.abstractmethod
+    def _netns_delete(self, paths: list[str]) -> list[tuple[int, str]]:
+        """Detach and unlink each namespace (closing what the backend holds
+        in it first): (errno, message) per path."""
+
+    @abc.abstractmethod
+    def _lookup(self, ns: O.NS, names: list[str]) -> dict[str, int]:
+        """ifindex of each existing name in ``ns`` (absent names omitted).
+        Raises OSError when ``ns`` cannot be entered."""
+
+    @abc.abstractmethod
+    def _exec(self, ns: O.NS, items: list, names: dict) -> list[tuple]:
+        """Run netlink items ``(index, op, prepared)`` in ``ns`` in order;
+        ``names`` maps every str link reference to its ifindex.  Returns
+        ``(errno, message, value)`` per item.  A namespace that cannot be
+        entered fails every item with its errno."""
+
+    @abc.abstractmethod
+    def links(self, ns: O.NS = None) -> list[O.Link]:
+        """``ip link show``: every link of ``ns``."""
+
+    @abc.abstractmethod
+    def addresses(self, ns: O.NS = None, family: int = 0) -> list[O.Address]:
+        """``ip addr show``: every address of ``ns``."""
+
+    @abc.abstractmethod
+    def link_stats(self, ns: O.NS = None) -> dict[str, tuple]:
+        """``ip -s link``: ``{name: (rx_bytes, rx_packets, rx_errors,
+        rx_dropped, tx_bytes, tx_packets, tx_errors, tx_dropped)}``."""
+
+    @abc.abstractmethod
+    def routes(self, ns: O.NS = None, family: int = 0) -> list[O.Route]:
+        """``ip route show table all``: every route of ``ns``."""

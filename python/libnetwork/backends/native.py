@@ -1,0 +1,411 @@
+"""The native backend: batches go to the C core in one call per run.
+
+Python never builds netlink bytes here: each operation becomes one call of
+an ``nlc_*`` builder that appends its message to a reusable buffer, and
+``nlc_sock_exec`` sends the whole run on the namespace's socket and fills
+one result per message.  Namespace sockets are opened inside their
+namespace by the core (on a helper thread) once and reused.
+"""
+
+from __future__ import annotations
+
+import errno as E
+import ipaddress
+import os
+import resource
+import socket
+import threading
+from collections import OrderedDict
+from typing import Optional
+
+from .._binding import ffi, lib
+from . import ops as O
+from .base import Backend
+
+NETLINK_ROUTE = 0
+_BATCH_CAP = 256 * 1024
+_CACHE_MAX = 4096          # namespace sockets and fds kept open (LRU)
+_NULL = ffi.NULL
+_SIZES = {socket.AF_INET: 4, socket.AF_INET6: 16}
+
+
+def _raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass
+
+
+_raise_nofile()
+
+
+def _mac_str(raw) -> str:
+    return ":".join(f"{b:02x}" for b in raw)
+
+
+def _tri(v):
+    return -1 if v is None else int(bool(v))
+
+
+class NativeBackend(Backend):
+    """Backend over the C core (``libnetwork._native``)."""
+
+    name = "native"
+
+    def __init__(self, root: Optional[str] = None):
+        super().__init__(root)
+        self._lock = threading.RLock()
+        self._socks: OrderedDict = OrderedDict()   # ns path -> nlc_sock*
+        self._fds: OrderedDict = OrderedDict()     # ns path -> fd
+        self._idents: dict = {}                    # ns path -> (dev, ino)
+        self._buf = ffi.new("uint8_t[]", _BATCH_CAP)
+        self._batch = ffi.new("struct nlc_batch *")
+        lib.nlc_batch_init(self._batch, self._buf, _BATCH_CAP)
+        self._res = ffi.new("struct nlc_result[]", 1024)
+        self._res_cap = 1024
+        self._root_sock = self._open_sock(root) if root else self._open_here()
+        self._build = {
+            O.LinkAddBridge: self._b_bridge,
+            O.LinkAddVeth: self._b_veth,
+            O.LinkSet: self._b_set,
+            O.LinkDel: self._b_del,
+            O.LinkDelGroup: self._b_del_group,
+            O.LinkGet: self._b_get,
+            O.AddrAdd: self._b_addr_add,
+            O.AddrDel: self._b_addr_del,
+            O.RouteAdd: self._b_route_add,
+            O.RouteDel: self._b_route_del,
+        }
+
+    # ------------------------------------------------------- resources
+
+    @staticmethod
+    def _open_here():
+        p = ffi.new("struct nlc_sock **")
+        rc = lib.nlc_sock_open(p, NETLINK_ROUTE)
+        if rc < 0:
+            raise OSError(-rc, os.strerror(-rc))
+        return p[0]
+
+    def _open_sock(self, path):
+        fd = self._nsfd(path)
+        socks = ffi.new("struct nlc_sock *[1]")
+        errs = ffi.new("int[1]")
+        fds = ffi.new("int[1]", [fd])
+        rc = lib.nlc_sock_open_at(fds, 1, NETLINK_ROUTE, socks, errs)
+        err = -rc if rc < 0 else -errs[0]
+        if err:
+            raise OSError(err, f"{os.strerror(err)}: netlink socket in {path}")
+        return socks[0]
+
+    def _fresh(self, path):
+        """Drop what the caches hold for ``path`` if the namespace bound
+        there is no longer the one they were opened in (rebound behind our
+        back): a namespace's identity is its nsfs inode."""
+        ident = self._idents.get(path)
+        if ident is None:
+            return
+        try:
+            st = os.stat(path)
+            same = (st.st_dev, st.st_ino) == ident
+        except OSError:
+            same = False
+        if not same:
+            self._forget(path)
+
+    def _sock(self, ns):
+        if ns is None or ns == self.root:
+            return self._root_sock
+        self._fresh(ns)
+        s = self._socks.get(ns)
+        if s is not None:
+            self._socks.move_to_end(ns)
+            return s
+        s = self._open_sock(ns)
+        self._remember(self._socks, ns, s, lib.nlc_sock_close)
+        return s
+
+    def _nsfd(self, path):
+        self._fresh(path)
+        fd = self._fds.get(path)
+        if fd is not None:
+            self._fds.move_to_end(path)
+            return fd
+        fd = lib.nlc_netns_open(path.encode())
+        if fd < 0:
+            raise OSError(-fd, f"{os.strerror(-fd)}: {path}")
+        st = os.fstat(fd)
+        self._idents[path] = (st.st_dev, st.st_ino)
+        self._remember(self._fds, path, fd, os.close)
+        return fd
+
+    @staticmethod
+    def _remember(cache, key, value, close):
+        cache[key] = value
+        while len(cache) > _CACHE_MAX:
+            _, old = cache.popitem(last=False)
+            close(old)
+
+    def _forget(self, path):
+        self._idents.pop(path, None)
+        s = self._socks.pop(path, None)
+        if s is not None:
+            lib.nlc_sock_close(s)
+        fd = self._fds.pop(path, None)
+        if fd is not None:
+            os.close(fd)
+
+    def close(self):
+        with self._lock:
+            for path in list(self._socks) + list(self._fds):
+                self._forget(path)
+            if self._root_sock is not None:
+                lib.nlc_sock_close(self._root_sock)
+                self._root_sock = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # ------------------------------------------------------ namespaces
+
+    def execute(self, batch):
+        with self._lock:
+            return super().execute(batch)
+
+    def _netns_create(self, paths):
+        n = len(paths)
+        keep = [ffi.new("char[]", p.encode()) for p in paths]
+        cpaths = ffi.new("char *[]", keep)
+        fds = ffi.new("int[]", n)
+        socks = ffi.new("struct nlc_sock *[]", n)
+        errs = ffi.new("int[]", n)
+        rc = lib.nlc_netns_create(cpaths, n, NETLINK_ROUTE, fds, socks, errs)
+        if rc < 0:
+            return [(-rc, "")] * n
+        out = []
+        for i, p in enumerate(paths):
+            if errs[i]:
+                out.append((-errs[i], ""))
+                continue
+            self._forget(p)
+            st = os.fstat(fds[i])
+            self._idents[p] = (st.st_dev, st.st_ino)
+            self._remember(self._fds, p, fds[i], os.close)
+            self._remember(self._socks, p, socks[i], lib.nlc_sock_close)
+            out.append((0, ""))
+        return out
+
+    def _netns_delete(self, paths):
+        for p in paths:
+            self._forget(p)
+        n = len(paths)
+        keep = [ffi.new("char[]", p.encode()) for p in paths]
+        errs = ffi.new("int[]", n)
+        lib.nlc_netns_delete(ffi.new("char *[]", keep), n, errs)
+        return [(-errs[i], "") for i in range(n)]
+
+    # -------------------------------------------------------- netlink
+
+    def _lookup(self, ns, names):
+        sock = self._sock(ns)
+        b = self._batch
+        lib.nlc_batch_reset(b)
+        for name in names:
+            if lib.nlc_link_get(b, 0, name.encode()) < 0:
+                raise OSError(E.EMSGSIZE, "too many names in one lookup")
+        res = self._results(b.count)
+        rc = lib.nlc_sock_exec(sock, b, res)
+        if rc < 0:
+            raise OSError(-rc, os.strerror(-rc))
+        return {name: res[i].value for i, name in enumerate(names)
+                if res[i].err == 0}
+
+    def _results(self, n):
+        if n > self._res_cap:
+            self._res_cap = max(n, 2 * self._res_cap)
+            self._res = ffi.new("struct nlc_result[]", self._res_cap)
+        return self._res
+
+    def _flush(self, sock, pending, outs):
+        b = self._batch
+        if not b.count:
+            return
+        res = self._results(b.count)
+        lib.nlc_sock_exec(sock, b, res)
+        for i, pos in enumerate(pending):
+            r = res[i]
+            if r.err:
+                outs[pos] = (-r.err, ffi.string(r.msg).decode(errors="replace"),
+                             None)
+            else:
+                outs[pos] = (0, "", r.value or None)
+        lib.nlc_batch_reset(b)
+        pending.clear()
+
+    def _exec(self, ns, items, names):
+        outs = [None] * len(items)
+        try:
+            sock = self._sock(ns)
+        except OSError as exc:
+            return [(exc.errno, str(exc.strerror), None)] * len(items)
+        b = self._batch
+        lib.nlc_batch_reset(b)
+        pending = []
+        build = self._build
+        for pos, (_, op, prep) in enumerate(items):
+            try:
+                rc = build[type(op)](b, op, prep, names)
+                if rc == -E.EMSGSIZE and b.count:
+                    self._flush(sock, pending, outs)
+                    rc = build[type(op)](b, op, prep, names)
+            except OSError as exc:     # a namespace named by the op is gone
+                outs[pos] = (exc.errno, str(exc.strerror), None)
+                continue
+            if rc < 0:
+                outs[pos] = (-rc, os.strerror(-rc), None)
+            else:
+                pending.append(pos)
+        self._flush(sock, pending, outs)
+        return outs
+
+    # ------------------------------------------------------- builders
+
+    @staticmethod
+    def _idx(ref, names):
+        return ref if type(ref) is int else names[ref]
+
+    def _b_bridge(self, b, op, prep, names):
+        name, mtu, mac, group = prep
+        return lib.nlc_link_add_bridge(
+            b, name, mtu or 0, mac or _NULL, int(op.up),
+            -1 if group is None else group)
+
+    def _b_veth(self, b, op, prep, names):
+        name, peer, mtu, mac, group, pmtu, pmac = prep
+        master = -1 if op.master is None else self._idx(op.master, names)
+        pns = op.peer_ns
+        nsfd = -1 if pns is None or pns == op.ns else self._nsfd(pns)
+        return lib.nlc_link_add_veth(
+            b, name, master, mtu or 0, mac or _NULL, int(op.up),
+            -1 if group is None else group, peer, nsfd,
+            pmtu or 0, pmac or _NULL)
+
+    def _b_set(self, b, op, prep, names):
+        new_name, mtu, group, mac = prep
+        if op.nomaster:
+            master = 0
+        elif op.master is not None:
+            master = self._idx(op.master, names)
+        else:
+            master = -1
+        nsfd = -1 if op.netns is None else self._nsfd(op.netns)
+        return lib.nlc_link_set(
+            b, self._idx(op.link, names), _NULL, _tri(op.up), master,
+            mtu or 0, new_name or _NULL, nsfd,
+            -1 if group is None else group, mac or _NULL)
+
+    def _b_del(self, b, op, prep, names):
+        return lib.nlc_link_del(b, self._idx(op.link, names), _NULL)
+
+    def _b_del_group(self, b, op, prep, names):
+        return lib.nlc_link_del_group(b, op.group)
+
+    def _b_get(self, b, op, prep, names):
+        if type(op.link) is int:
+            return lib.nlc_link_get(b, op.link, _NULL)
+        return lib.nlc_link_get(b, 0, op.link.encode())
+
+    def _b_addr_add(self, b, op, prep, names):
+        family, packed, plen = prep
+        return lib.nlc_addr_add(b, self._idx(op.link, names), family, packed,
+                                plen, lib.NLC_ADDR_NODAD if op.nodad else 0)
+
+    def _b_addr_del(self, b, op, prep, names):
+        family, packed, plen = prep
+        return lib.nlc_addr_del(b, self._idx(op.link, names), family, packed,
+                                plen)
+
+    def _b_route_add(self, b, op, prep, names):
+        family, dst, dst_len, gw, metric, table = prep
+        oif = 0 if op.oif is None else self._idx(op.oif, names)
+        return lib.nlc_route_add(
+            b, family, dst or _NULL, dst_len, gw or _NULL, oif,
+            lib.NLC_ROUTE_ONLINK if op.onlink else 0, metric or 0, table or 0)
+
+    def _b_route_del(self, b, op, prep, names):
+        family, dst, dst_len, gw, metric, table = prep
+        oif = 0 if op.oif is None else self._idx(op.oif, names)
+        return lib.nlc_route_del(b, family, dst or _NULL, dst_len,
+                                 gw or _NULL, oif, metric or 0, table or 0)
+
+    # ----------------------------------------------------------- dumps
+
+    def _dump(self, ns, ctype, fn, *args):
+        with self._lock:
+            sock = self._sock(ns)
+            cap = 64
+            while True:
+                out = ffi.new(f"struct {ctype}[]", cap)
+                for _ in range(5):
+                    n = fn(sock, *args, out, cap)
+                    if n != -E.EINTR:
+                        break
+                if n < 0:
+                    raise OSError(-n, os.strerror(-n))
+                if n <= cap:
+                    return out, n
+                cap = n + 16
+
+    def links(self, ns=None):
+        out, n = self._dump(ns, "nlc_link", lib.nlc_link_dump)
+        res = []
+        for i in range(n):
+            r = out[i]
+            res.append(O.Link(
+                r.index, ffi.string(r.name).decode(),
+                ffi.string(r.kind).decode(),
+                _mac_str(ffi.unpack(r.mac, r.mac_len)) if r.mac_len else "",
+                r.mtu, r.flags, r.master, r.group, r.link, r.link_netnsid))
+        return res
+
+    def link_stats(self, ns=None):
+        out, n = self._dump(ns, "nlc_link", lib.nlc_link_dump)
+        return {ffi.string(r.name).decode(): (
+            r.rx_bytes, r.rx_packets, r.rx_errors, r.rx_dropped, r.tx_bytes,
+            r.tx_packets, r.tx_errors, r.tx_dropped)
+            for r in (out[i] for i in range(n))}
+
+    def addresses(self, ns=None, family=0):
+        out, n = self._dump(ns, "nlc_addr", lib.nlc_addr_dump, family)
+        res = []
+        for i in range(n):
+            r = out[i]
+            size = _SIZES.get(r.family)
+            if size is None:
+                continue
+            ip = ipaddress.ip_address(bytes(ffi.unpack(r.local, size)))
+            res.append(O.Address(
+                r.index, ipaddress.ip_interface(f"{ip}/{r.prefixlen}"),
+                r.scope, r.flags, ffi.string(r.label).decode()))
+        return res
+
+    def routes(self, ns=None, family=0):
+        out, n = self._dump(ns, "nlc_route", lib.nlc_route_dump, family)
+        res = []
+        for i in range(n):
+            r = out[i]
+            size = _SIZES.get(r.family)
+            if size is None:
+                continue
+            dst = ipaddress.ip_address(bytes(ffi.unpack(r.dst, size)))
+            gw = (ipaddress.ip_address(bytes(ffi.unpack(r.gateway, size)))
+                  if r.has_gateway else None)
+            res.append(O.Route(
+                ipaddress.ip_network(f"{dst}/{r.dst_len}"), gw, r.oif,
+                r.table, r.protocol, r.scope, r.type, r.priority, r.flags))
+        return res

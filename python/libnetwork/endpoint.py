@@ -1,0 +1,273 @@
+"""Endpoint: a network's attachment point, joined to at most one sandbox."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from . import netlabel
+from .errors import InvalidParameter
+
+__all__ = [
+    "Endpoint", "EndpointSpec", "create_option_ipam",
+    "create_option_mac_address", "create_option_exposed_ports",
+    "create_option_port_mapping", "create_option_alias",
+    "create_option_dns", "endpoint_option_generic",
+]
+
+
+@dataclass
+class EndpointSpec:
+    ipv4: Optional[str] = None
+    ipv6: Optional[str] = None
+    ipam_options: dict = field(default_factory=dict)
+    mac: Optional[str] = None
+    exposed_ports: list = field(default_factory=list)
+    port_mapping: list = field(default_factory=list)
+    aliases: dict = field(default_factory=dict)
+    dns: list = field(default_factory=list)
+    generic: dict = field(default_factory=dict)
+
+
+EndpointOption = Callable[[EndpointSpec], None]
+
+
+def create_option_ipam(ipv4=None, ipv6=None, ll_ips=None,
+                       ipam_options=None) -> EndpointOption:
+    """``CreateOptionIpam``: requested addresses and IPAM options."""
+    def apply(s: EndpointSpec):
+        s.ipv4 = None if ipv4 is None else str(ipv4)
+        s.ipv6 = None if ipv6 is None else str(ipv6)
+        s.ipam_options.update(ipam_options or {})
+    return apply
+
+
+def create_option_mac_address(mac: str) -> EndpointOption:
+    """The endpoint's MAC (else 02:42 followed by its IPv4 address)."""
+    def apply(s: EndpointSpec):
+        s.mac = mac
+    return apply
+
+
+def create_option_exposed_ports(ports) -> EndpointOption:
+    """``CreateOptionExposedPorts``: ``[(proto, port), ...]``; recorded now,
+    programmed by the firewall."""
+    def apply(s: EndpointSpec):
+        s.exposed_ports = [tuple(p) for p in ports]
+    return apply
+
+
+def create_option_port_mapping(bindings) -> EndpointOption:
+    """``CreateOptionPortMapping``: ``[{"proto": "tcp", "port": 80,
+    "host_ip": "0.0.0.0", "host_port": 8080}, ...]``; recorded now."""
+    def apply(s: EndpointSpec):
+        s.port_mapping = [dict(b) for b in bindings]
+    return apply
+
+
+def create_option_alias(name: str, alias: str) -> EndpointOption:
+    def apply(s: EndpointSpec):
+        s.aliases[name] = alias
+    return apply
+
+
+def create_option_dns(servers) -> EndpointOption:
+    def apply(s: EndpointSpec):
+        s.dns = [str(x) for x in servers]
+    return apply
+
+
+def endpoint_option_generic(generic: dict) -> EndpointOption:
+    """``EndpointOptionGeneric``; ``netlabel.MAC_ADDRESS`` sets the MAC."""
+    def apply(s: EndpointSpec):
+        g = dict(generic or {})
+        if netlabel.MAC_ADDRESS in g:
+            s.mac = str(g.pop(netlabel.MAC_ADDRESS))
+        s.generic.update(g)
+    return apply
+
+
+def spec_options_from_kwargs(kw: dict) -> list:
+    out = []
+    if any(k in kw for k in ("ipv4", "ipv6", "ipam_options")):
+        out.append(create_option_ipam(kw.pop("ipv4", None),
+                                      kw.pop("ipv6", None), None,
+                                      kw.pop("ipam_options", None)))
+    if "mac" in kw:
+        out.append(create_option_mac_address(kw.pop("mac")))
+    if "exposed_ports" in kw:
+        out.append(create_option_exposed_ports(kw.pop("exposed_ports")))
+    if "port_mapping" in kw:
+        out.append(create_option_port_mapping(kw.pop("port_mapping")))
+    for name, alias in (kw.pop("aliases", None) or {}).items():
+        out.append(create_option_alias(name, alias))
+    if "dns" in kw:
+        out.append(create_option_dns(kw.pop("dns")))
+    if "generic" in kw:
+        out.append(endpoint_option_generic(kw.pop("generic")))
+    if kw:
+        raise InvalidParameter(f"unknown endpoint option(s): {sorted(kw)}")
+    return out
+
+
+class InterfaceInfo:
+    """``ep.info().iface()``"""
+
+    def __init__(self, ep):
+        self._ep = ep
+
+    def mac_address(self) -> Optional[str]:
+        return self._ep.mac
+
+    def address(self):
+        return self._ep.addr
+
+    def address_ipv6(self):
+        return self._ep.addr6
+
+    def link_local_addresses(self) -> list:
+        return []
+
+    def srcname(self) -> Optional[str]:
+        """The interface's name inside the sandbox (``eth0``) when joined."""
+        return self._ep.ifname
+
+
+class EndpointInfo:
+    """``ep.info()``: libnetwork's EndpointInfo."""
+
+    def __init__(self, ep):
+        self._ep = ep
+
+    def iface(self) -> Optional[InterfaceInfo]:
+        return None if self._ep.mac is None else InterfaceInfo(self._ep)
+
+    def gateway(self):
+        gw = self._ep._nw.gateway4()
+        return None if gw is None or self._ep.addr is None else gw.ip
+
+    def gateway_ipv6(self):
+        gw = self._ep._nw.gateway6()
+        return None if gw is None or self._ep.addr6 is None else gw.ip
+
+    def static_routes(self) -> list:
+        return []
+
+    def sandbox(self):
+        return self._ep.sandbox()
+
+    def loopback(self) -> bool:
+        return False
+
+
+class Endpoint:
+    """An endpoint of a network (create with ``network.create_endpoint``)."""
+
+    def __init__(self, network, id_, name, spec, created=0.0):
+        self._nw = network
+        self._c = network._c
+        self._id = id_
+        self._name = name
+        self.spec = spec
+        self.created = created
+        self.addr = None          # IPv4Interface (pool mask)
+        self.addr6 = None         # IPv6Interface
+        self.pool_v4 = None       # IPAM pool id of addr
+        self.pool_v6 = None
+        self.mac = None
+        self.host_ifname = None   # veth end on the bridge
+        self.ifname = None        # name inside the sandbox while joined
+        self.sandbox_id = None
+
+    # ----------------------------------------------- libnetwork surface
+
+    def name(self) -> str:
+        return self._name
+
+    def id(self) -> str:
+        return self._id
+
+    def network(self) -> str:
+        """The network's name (libnetwork's ``Endpoint.Network()``)."""
+        return self._nw.name()
+
+    def network_object(self):
+        return self._nw
+
+    def join(self, sandbox, *options) -> None:
+        """Attach to ``sandbox``: ``ip link add ... netns <sandbox>``, the
+        address, the default route.  A second join raises AlreadyJoined."""
+        self._c._join_many([(self, sandbox)])
+
+    def leave(self, sandbox, *options) -> None:
+        """Detach from ``sandbox`` (NotJoined if not joined to it)."""
+        self._c._leave_many([(self, sandbox)])
+
+    def delete(self, force: bool = False) -> None:
+        """Release addresses and forget the endpoint; refused while joined
+        unless ``force`` (which leaves first)."""
+        self._c._delete_endpoints([self], force)
+
+    def info(self) -> EndpointInfo:
+        return EndpointInfo(self)
+
+    def driver_info(self) -> dict:
+        """Driver facts keyed by netlabel (MAC address, ports)."""
+        out = {}
+        if self.mac is not None:
+            out[netlabel.MAC_ADDRESS] = self.mac
+        if self.spec.exposed_ports:
+            out[netlabel.EXPOSED_PORTS] = list(self.spec.exposed_ports)
+        if self.spec.port_mapping:
+            out[netlabel.PORT_MAP] = [dict(b) for b in self.spec.port_mapping]
+        return out
+
+    def sandbox(self):
+        return None if self.sandbox_id is None else \
+            self._c._sandboxes.get(self.sandbox_id)
+
+    # ---------------------------------------------------- conveniences
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._id in self._nw._endpoints:
+            self.delete(force=True)
+
+    def __repr__(self):
+        return (f"<Endpoint {self._name!r} of {self._nw.name()!r} "
+                f"{self.addr or ''} {self._id[:12]}>")
+
+    # ------------------------------------------------------- internals
+
+    def to_json(self):
+        s = self.spec
+        return dict(
+            id=self._id, name=self._name, network=self._nw.id(),
+            created=self.created,
+            addr=None if self.addr is None else str(self.addr),
+            addr6=None if self.addr6 is None else str(self.addr6),
+            pool_v4=self.pool_v4, pool_v6=self.pool_v6, mac=self.mac,
+            host_ifname=self.host_ifname, ifname=self.ifname,
+            sandbox=self.sandbox_id,
+            spec=dict(ipv4=s.ipv4, ipv6=s.ipv6, ipam_options=s.ipam_options,
+                      mac=s.mac, exposed_ports=[list(p) for p in
+                                                s.exposed_ports],
+                      port_mapping=s.port_mapping, aliases=s.aliases,
+                      dns=s.dns, generic=s.generic))
+
+    @classmethod
+    def from_json(cls, network, d):
+        sd = dict(d["spec"])
+        sd["exposed_ports"] = [tuple(p) for p in sd["exposed_ports"]]
+        ep = cls(network, d["id"], d["name"], EndpointSpec(**sd),
+                 d.get("created", 0.0))
+        ep.addr = None if d["addr"] is None else ipaddress.ip_interface(d["addr"])
+        ep.addr6 = (None if d["addr6"] is None
+                    else ipaddress.ip_interface(d["addr6"]))
+        ep.pool_v4, ep.pool_v6 = d["pool_v4"], d["pool_v6"]
+        ep.mac, ep.host_ifname = d["mac"], d["host_ifname"]
+        ep.ifname, ep.sandbox_id = d["ifname"], d["sandbox"]
+        return ep

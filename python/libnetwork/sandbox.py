@@ -1,0 +1,234 @@
+"""Sandbox: a container's network stack (a network namespace) and files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, NamedTuple, Optional
+
+from .errors import InvalidParameter
+
+__all__ = [
+    "Sandbox", "SandboxSpec", "InterfaceStatistics", "option_hostname",
+    "option_domainname", "option_extra_host", "option_dns",
+    "option_dns_search", "option_dns_options", "option_hosts_path",
+    "option_resolv_conf_path", "option_use_default_sandbox",
+    "option_labels",
+]
+
+
+@dataclass
+class SandboxSpec:
+    hostname: str = ""
+    domainname: str = ""
+    extra_hosts: list = field(default_factory=list)    # [(name, ip)]
+    dns: list = field(default_factory=list)
+    dns_search: list = field(default_factory=list)
+    dns_options: list = field(default_factory=list)
+    hosts_path: Optional[str] = None
+    resolv_conf_path: Optional[str] = None
+    use_default_sandbox: bool = False
+    labels: dict = field(default_factory=dict)
+
+    def to_json(self):
+        d = dict(self.__dict__)
+        d["extra_hosts"] = [list(h) for h in self.extra_hosts]
+        return d
+
+    @classmethod
+    def from_json(cls, d):
+        s = cls(**d)
+        s.extra_hosts = [tuple(h) for h in s.extra_hosts]
+        return s
+
+
+SandboxOption = Callable[[SandboxSpec], None]
+
+
+def option_hostname(name: str) -> SandboxOption:
+    def apply(s):
+        s.hostname = name
+    return apply
+
+
+def option_domainname(name: str) -> SandboxOption:
+    def apply(s):
+        s.domainname = name
+    return apply
+
+
+def option_extra_host(name: str, ip: str) -> SandboxOption:
+    """An ``IP<TAB>name`` line in the sandbox's hosts file."""
+    def apply(s):
+        s.extra_hosts.append((name, str(ip)))
+    return apply
+
+
+def option_dns(server: str) -> SandboxOption:
+    def apply(s):
+        s.dns.append(str(server))
+    return apply
+
+
+def option_dns_search(domain: str) -> SandboxOption:
+    def apply(s):
+        s.dns_search.append(domain)
+    return apply
+
+
+def option_dns_options(opt: str) -> SandboxOption:
+    def apply(s):
+        s.dns_options.append(opt)
+    return apply
+
+
+def option_hosts_path(path: str) -> SandboxOption:
+    def apply(s):
+        s.hosts_path = path
+    return apply
+
+
+def option_resolv_conf_path(path: str) -> SandboxOption:
+    def apply(s):
+        s.resolv_conf_path = path
+    return apply
+
+
+def option_use_default_sandbox() -> SandboxOption:
+    """Share the host's network namespace (for ``host`` networks)."""
+    def apply(s):
+        s.use_default_sandbox = True
+    return apply
+
+
+def option_labels(labels: dict) -> SandboxOption:
+    def apply(s):
+        s.labels.update(labels or {})
+    return apply
+
+
+_KW = {
+    "hostname": option_hostname, "domainname": option_domainname,
+    "hosts_path": option_hosts_path,
+    "resolv_conf_path": option_resolv_conf_path, "labels": option_labels,
+}
+
+
+def spec_options_from_kwargs(kw: dict) -> list:
+    out = []
+    for k, fn in _KW.items():
+        if k in kw:
+            out.append(fn(kw.pop(k)))
+    extra = kw.pop("extra_hosts", None) or ()
+    for name, ip in (extra.items() if isinstance(extra, dict) else extra):
+        out.append(option_extra_host(name, ip))
+    for k, fn in (("dns", option_dns), ("dns_search", option_dns_search),
+                  ("dns_options", option_dns_options)):
+        for v in kw.pop(k, None) or ():
+            out.append(fn(v))
+    if kw.pop("use_default_sandbox", False):
+        out.append(option_use_default_sandbox())
+    if kw:
+        raise InvalidParameter(f"unknown sandbox option(s): {sorted(kw)}")
+    return out
+
+
+class InterfaceStatistics(NamedTuple):
+    rx_bytes: int
+    rx_packets: int
+    rx_errors: int
+    rx_dropped: int
+    tx_bytes: int
+    tx_packets: int
+    tx_errors: int
+    tx_dropped: int
+
+
+class Sandbox:
+    """A container's network namespace (create with ``new_sandbox``)."""
+
+    def __init__(self, controller, id_, container_id, key, spec, created=0.0):
+        self._c = controller
+        self._id = id_
+        self._container_id = container_id
+        self._key = key
+        self.spec = spec
+        self.created = created
+        self.endpoint_ids: list = []     # join order
+        self.gw_endpoint: Optional[str] = None
+        self.hosts_path = spec.hosts_path
+        self.resolv_conf_path = spec.resolv_conf_path
+
+    # ----------------------------------------------- libnetwork surface
+
+    def id(self) -> str:
+        return self._id
+
+    def container_id(self) -> str:
+        return self._container_id
+
+    def key(self) -> str:
+        """The path the network namespace is bound at."""
+        return self._key
+
+    def labels(self) -> dict:
+        return dict(self.spec.labels)
+
+    def endpoints(self) -> list:
+        eps = []
+        for eid in self.endpoint_ids:
+            ep = self._c._endpoint(eid)
+            if ep is not None:
+                eps.append(ep)
+        return eps
+
+    def statistics(self) -> dict:
+        """Per-interface counters read inside the namespace:
+        ``{ifname: InterfaceStatistics}`` (``ip -s link``)."""
+        return self._c._sandbox_statistics(self)
+
+    def refresh(self, *options, **kw) -> None:
+        """Leave every endpoint, apply ``options`` anew, rebuild the files
+        and join again (libnetwork's ``Refresh``)."""
+        self._c._refresh_sandbox(self, options, kw)
+
+    def rename(self, name: str) -> None:
+        """Rename every attached endpoint (libnetwork's ``Rename``)."""
+        self._c._rename_sandbox(self, name)
+
+    def delete(self) -> None:
+        """Leave every endpoint and remove the namespace and the files."""
+        self._c._delete_sandboxes([self])
+
+    # ---------------------------------------------------- conveniences
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._c._sandboxes.get(self._id) is self:
+            self.delete()
+
+    def __iter__(self):
+        return iter(self.endpoints())
+
+    def __repr__(self):
+        return f"<Sandbox {self._container_id!r} {self._key}>"
+
+    # ------------------------------------------------------- internals
+
+    def to_json(self):
+        return dict(id=self._id, container_id=self._container_id,
+                    key=self._key, spec=self.spec.to_json(),
+                    created=self.created, endpoints=list(self.endpoint_ids),
+                    gw_endpoint=self.gw_endpoint, hosts_path=self.hosts_path,
+                    resolv_conf_path=self.resolv_conf_path)
+
+    @classmethod
+    def from_json(cls, controller, d):
+        sb = cls(controller, d["id"], d["container_id"], d["key"],
+                 SandboxSpec.from_json(d["spec"]), d.get("created", 0.0))
+        sb.endpoint_ids = list(d["endpoints"])
+        sb.gw_endpoint = d["gw_endpoint"]
+        sb.hosts_path = d["hosts_path"]
+        sb.resolv_conf_path = d["resolv_conf_path"]
+        return sb

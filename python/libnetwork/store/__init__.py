@@ -1,0 +1,98 @@
+"""Persistent state behind one small interface.
+
+A store holds JSON objects (and an optional binary blob, such as an IPAM
+bitmap) under ``(kind, key)``.  Every user-visible change of the controller
+runs inside one :meth:`Store.transaction`, so it is written whole or not at
+all; transactions nest (only the outermost one commits) and an exception
+rolls the whole change back.
+
+Implementations: :class:`MemoryStore` (the fake, for tests and for
+``option_data_dir(None)``), :class:`~libnetwork.store.sqlite.SQLiteStore`
+(local scope, the default) and, later, an etcd store (global scope).  The
+shape -- kinds, string keys, JSON values, compare-free puts inside a
+transaction -- maps onto etcd's v3 transactions as well as onto SQLite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import threading
+from typing import Iterator, Optional, Protocol
+
+__all__ = ["Store", "MemoryStore", "open_store"]
+
+
+class Store(Protocol):
+    def transaction(self) -> contextlib.AbstractContextManager: ...
+    def put(self, kind: str, key: str, value: dict,
+            blob: Optional[bytes] = None) -> None: ...
+    def get(self, kind: str, key: str) -> Optional[dict]: ...
+    def get_blob(self, kind: str, key: str) -> Optional[bytes]: ...
+    def delete(self, kind: str, key: str) -> bool: ...
+    def list(self, kind: str) -> list[tuple[str, dict]]: ...
+    def close(self) -> None: ...
+
+
+class MemoryStore:
+    """The in-memory fake: same semantics (nesting, rollback), no disk."""
+
+    def __init__(self):
+        self._data: dict = {}
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._saved = None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth == 0:
+                self._saved = copy.deepcopy(self._data)
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._data = self._saved
+                    self._saved = None
+                raise
+            self._depth -= 1
+            if self._depth == 0:
+                self._saved = None
+
+    def put(self, kind, key, value, blob=None):
+        with self._lock:
+            self._data[(kind, key)] = (copy.deepcopy(value), blob)
+
+    def get(self, kind, key):
+        with self._lock:
+            v = self._data.get((kind, key))
+            return None if v is None else copy.deepcopy(v[0])
+
+    def get_blob(self, kind, key):
+        with self._lock:
+            v = self._data.get((kind, key))
+            return None if v is None else v[1]
+
+    def delete(self, kind, key):
+        with self._lock:
+            return self._data.pop((kind, key), None) is not None
+
+    def list(self, kind):
+        with self._lock:
+            return sorted((k, copy.deepcopy(v[0]))
+                          for (kd, k), v in self._data.items() if kd == kind)
+
+    def close(self):
+        pass
+
+
+def open_store(data_dir: Optional[str]) -> "Store":
+    """The local store under ``data_dir`` (``<data_dir>/local.db``), or a
+    :class:`MemoryStore` when ``data_dir`` is None."""
+    if data_dir is None:
+        return MemoryStore()
+    from .sqlite import SQLiteStore
+    import os
+    return SQLiteStore(os.path.join(data_dir, "local.db"))

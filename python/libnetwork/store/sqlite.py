@@ -1,0 +1,282 @@
+"""The local store on SQLite (stdlib :mod:`sqlite3`).
+
+Same semantics as :class:`~libnetwork.store.MemoryStore`: objects are JSON
+dicts (plus an optional blob) under ``(kind, key)``; transactions nest, only
+the outermost commits, and an exception that leaves the outermost one rolls
+back everything done since it began.
+
+Decisions:
+
+* One table, ``objects(kind, key, value, blob)`` keyed by ``(kind, key)``
+  ``WITHOUT ROWID`` (the rows are clustered by kind, so ``list(kind)`` is a
+  range scan already in key order); the schema version is SQLite's
+  ``user_version`` pragma.  A file written by a newer libnetwork (a higher
+  version) is refused with a :class:`LibnetworkError` rather than misread.
+* Journal mode WAL with ``synchronous=FULL`` by default: a commit returns
+  only once it is on disk, as libnetwork's boltdb store (which fsyncs every
+  commit).  ``synchronous="NORMAL"`` may be passed: WAL stays consistent
+  after a power loss but may lose the last commits.
+* One connection per :class:`SQLiteStore`, usable from every thread
+  (``check_same_thread=False``), guarded by an RLock that a transaction
+  holds from ``BEGIN`` to ``COMMIT``: as in :class:`MemoryStore`, other
+  threads wait until the transaction ends.
+* Several processes (or several ``SQLiteStore`` objects) may share a file:
+  a transaction starts with ``BEGIN IMMEDIATE`` (it takes the write lock at
+  once, so two writers never deadlock upgrading read locks) and the busy
+  timeout (``timeout``, 30 s by default) makes a second writer wait for the
+  first one rather than fail; readers are never blocked (WAL).  A writer
+  that waited in vain gets a :class:`LibnetworkError`.
+* ``put``/``delete`` outside a transaction are allowed and commit at once
+  (each runs in a transaction of its own), as in :class:`MemoryStore`.
+* The file is created mode 0600 and missing parent directories mode 0700;
+  SQLite gives the ``-wal``/``-shm`` files the database file's mode.
+* Values must be JSON objects; they are stored as compact JSON text, so
+  values come back as JSON gives them (tuples as lists, and so on).
+  Non-finite floats are refused, so that every value is standard JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from typing import Iterator, Optional
+
+from ..errors import InvalidParameter, LibnetworkError
+
+__all__ = ["SQLiteStore", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    kind  TEXT NOT NULL,
+    key   TEXT NOT NULL,
+    value TEXT NOT NULL,
+    blob  BLOB,
+    PRIMARY KEY (kind, key)
+) WITHOUT ROWID
+"""
+
+_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+class SQLiteStore:
+    """The :class:`~libnetwork.store.Store` on one SQLite file."""
+
+    def __init__(self, path: str, *, timeout: float = 30.0,
+                 synchronous: str = "FULL"):
+        if str(synchronous).upper() not in _SYNCHRONOUS:
+            raise InvalidParameter(f"synchronous={synchronous!r}")
+        self.path = os.fspath(path)
+        self.timeout = float(timeout)
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._conn: Optional[sqlite3.Connection] = None
+        parent = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(parent, mode=0o700, exist_ok=True)
+        # create the file ourselves, so that it is private from the start
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        os.close(fd)
+        conn = sqlite3.connect(self.path, timeout=self.timeout,
+                               isolation_level=None,
+                               check_same_thread=False)
+        try:
+            self._setup(conn, str(synchronous).upper())
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    # ------------------------------------------------------------ set-up
+
+    def _setup(self, conn: sqlite3.Connection, synchronous: str) -> None:
+        try:
+            self._retry_busy(
+                lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone())
+            conn.execute(f"PRAGMA synchronous={synchronous}")
+            self._retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
+            try:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise LibnetworkError(
+                        f"store {self.path}: schema version {version} is "
+                        f"newer than this libnetwork's ({SCHEMA_VERSION}); "
+                        f"refusing to use it")
+                if version < SCHEMA_VERSION:
+                    conn.execute(_SCHEMA)
+                    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.DatabaseError as e:
+            raise LibnetworkError(
+                f"store {self.path}: cannot open: {e}") from e
+
+    def _retry_busy(self, fn):
+        """Run ``fn``, retrying while the database is locked, up to the
+        timeout (a few statements, such as the switch to WAL, may return
+        SQLITE_BUSY without waiting in the busy handler)."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                return fn()
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) and "busy" not in str(e):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise LibnetworkError(
+                        f"store {self.path}: still locked by another "
+                        f"writer after {self.timeout:g}s") from e
+                time.sleep(0.01)
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise LibnetworkError(f"store {self.path} is closed")
+        return self._conn
+
+    # ------------------------------------------------------- transactions
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            conn = self._connection()
+            if self._depth == 0:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as e:
+                    raise LibnetworkError(
+                        f"store {self.path}: cannot begin a transaction "
+                        f"(waited up to {self.timeout:g}s): {e}") from e
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._rollback(conn)
+                raise
+            self._depth -= 1
+            if self._depth == 0:
+                try:
+                    conn.execute("COMMIT")
+                except BaseException as e:
+                    self._rollback(conn)
+                    if isinstance(e, sqlite3.Error):
+                        raise LibnetworkError(
+                            f"store {self.path}: commit failed: {e}") from e
+                    raise
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.ProgrammingError:    # closed meanwhile: nothing to do
+            pass
+
+    # ---------------------------------------------------------- objects
+
+    def _encode(self, kind, key, value) -> str:
+        _check_names(kind, key)
+        if not isinstance(value, dict):
+            raise InvalidParameter(
+                f"store value for {kind}/{key} must be a dict, "
+                f"not {type(value).__name__}")
+        try:
+            return json.dumps(value, separators=(",", ":"),
+                              allow_nan=False)
+        except (TypeError, ValueError) as e:
+            raise InvalidParameter(
+                f"store value for {kind}/{key} is not JSON: {e}") from e
+
+    def _decode(self, kind, key, text) -> dict:
+        try:
+            value = json.loads(text)
+        except (TypeError, ValueError) as e:
+            raise LibnetworkError(
+                f"store {self.path}: corrupt value for {kind}/{key}: "
+                f"{e}") from e
+        if not isinstance(value, dict):
+            raise LibnetworkError(
+                f"store {self.path}: corrupt value for {kind}/{key}: "
+                f"a JSON {type(value).__name__}, not an object")
+        return value
+
+    def put(self, kind: str, key: str, value: dict,
+            blob: Optional[bytes] = None) -> None:
+        text = self._encode(kind, key, value)
+        if blob is not None:
+            if not isinstance(blob, (bytes, bytearray, memoryview)):
+                raise InvalidParameter(
+                    f"store blob for {kind}/{key} must be bytes, "
+                    f"not {type(blob).__name__}")
+            blob = bytes(blob)
+        with self.transaction():
+            self._connection().execute(
+                "INSERT INTO objects (kind, key, value, blob) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE "
+                "SET value = excluded.value, blob = excluded.blob",
+                (kind, key, text, blob))
+
+    def get(self, kind: str, key: str) -> Optional[dict]:
+        _check_names(kind, key)
+        with self._lock:
+            row = self._connection().execute(
+                "SELECT value FROM objects WHERE kind = ? AND key = ?",
+                (kind, key)).fetchone()
+        return None if row is None else self._decode(kind, key, row[0])
+
+    def get_blob(self, kind: str, key: str) -> Optional[bytes]:
+        _check_names(kind, key)
+        with self._lock:
+            row = self._connection().execute(
+                "SELECT blob FROM objects WHERE kind = ? AND key = ?",
+                (kind, key)).fetchone()
+        return None if row is None or row[0] is None else bytes(row[0])
+
+    def delete(self, kind: str, key: str) -> bool:
+        _check_names(kind, key)
+        with self.transaction():
+            cur = self._connection().execute(
+                "DELETE FROM objects WHERE kind = ? AND key = ?",
+                (kind, key))
+            return cur.rowcount > 0
+
+    def list(self, kind: str) -> list[tuple[str, dict]]:
+        _check_names(kind, "")
+        with self._lock:
+            rows = self._connection().execute(
+                "SELECT key, value FROM objects WHERE kind = ? "
+                "ORDER BY key", (kind,)).fetchall()
+        return [(k, self._decode(kind, k, v)) for k, v in rows]
+
+    # ---------------------------------------------------------- closing
+
+    def close(self) -> None:
+        """Close the connection (idempotent); waits for a transaction of
+        another thread to end."""
+        with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                self._rollback(conn)
+                conn.close()
+
+    def __enter__(self) -> "SQLiteStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"
+
+
+def _check_names(kind, key) -> None:
+    if not isinstance(kind, str) or not isinstance(key, str):
+        raise InvalidParameter(
+            f"store kind and key must be strings, not {kind!r}, {key!r}")
