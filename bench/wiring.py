@@ -166,9 +166,12 @@ def setup_plan(n: int, workdir: str, group: int = GROUP) -> list:
     plan += [O.LinkAddVeth(host, "eth0", peer_ns=p, master=BRIDGE, up=True,
                            group=group, peer_mtu=1500, peer_mac=mac)
              for p, (host, _, mac) in zip(paths, eps)]
+    # IPv4-only, as the bridge driver does it: no IPv6 link-local on either
+    # end (every peer in the comparison does the same)
+    plan += [O.LinkSet(host, ipv6_ll=False) for host, _, _ in eps]
     for p, (_, addr, _) in zip(paths, eps):
         plan += (O.LinkSet("lo", up=True, ns=p),
-                 O.LinkSet("eth0", up=True, ns=p),
+                 O.LinkSet("eth0", up=True, ipv6_ll=False, ns=p),
                  O.AddrAdd("eth0", addr, ns=p),
                  O.RouteAdd(gateway=GATEWAY, ns=p))
     return plan
@@ -526,7 +529,7 @@ class IpBatchWiring(Wiring):
         fit in the pipe buffer: the write never blocks)."""
         p = subprocess.Popen([self.ip, "-n", f"s{i}", "-batch", "-"],
                              stdin=subprocess.PIPE)
-        p.stdin.write(f"link set lo up\nlink set eth0 up\n"
+        p.stdin.write(f"link set lo up\nlink set eth0 addrgenmode none up\n"
                       f"addr add {addr} dev eth0\n"
                       f"route add default via {GATEWAY}\n".encode())
         p.stdin.close()
@@ -544,6 +547,7 @@ class IpBatchWiring(Wiring):
                   f"type veth peer name eth0 address {mac} mtu 1500 "
                   f"netns s{i}\n"
                   for i, (host, _, mac) in enumerate(eps)]
+        lines += [f"link set {host} addrgenmode none\n" for host, _, _ in eps]
         with open(self._batch, "w") as f:
             f.writelines(lines)
         rc = subprocess.run([self.ip, "-batch", self._batch]).returncode

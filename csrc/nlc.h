@@ -92,13 +92,20 @@ int nlc_link_add_veth(struct nlc_batch *b, const char *name, int master,
                       const char *peer_name, int peer_nsfd, uint32_t peer_mtu,
                       const uint8_t *peer_mac) NLC_WUR;
 
+#define NLC_ADDRGEN_EUI64 0  /* IN6_ADDR_GEN_MODE_EUI64: the default */
+#define NLC_ADDRGEN_NONE 1   /* IN6_ADDR_GEN_MODE_NONE: no link-local */
+
 /*
  * ip link set {INDEX|NAME} [up|down] [master M|nomaster] [mtu M]
- *     [name NEW] [netns NSFD] [group G] [address MAC]
+ *     [name NEW] [netns NSFD] [group G] [address MAC] [addrgenmode A]
+ * addrgen: -1 unset, else NLC_ADDRGEN_*.  With NLC_ADDRGEN_NONE and up in
+ * the same request the link comes up without an IPv6 link-local address:
+ * no address, no DAD, no MLD (most of the kernel's cost of bringing a veth
+ * up).  The kernel refuses it at creation (EAFNOSUPPORT), hence here.
  */
 int nlc_link_set(struct nlc_batch *b, int index, const char *name, int up,
                  int master, uint32_t mtu, const char *new_name, int nsfd,
-                 int64_t group, const uint8_t *mac) NLC_WUR;
+                 int64_t group, const uint8_t *mac, int addrgen) NLC_WUR;
 
 /* ip link del {INDEX|NAME} */
 int nlc_link_del(struct nlc_batch *b, int index, const char *name) NLC_WUR;

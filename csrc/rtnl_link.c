@@ -13,6 +13,7 @@
  * peer cannot be set up here: veth_open() needs both ends linked.
  */
 #include <net/if.h>
+#include <sys/socket.h>
 #include <linux/rtnetlink.h>
 #include <linux/if_link.h>
 #include <linux/veth.h>
@@ -131,17 +132,21 @@ nlc_link_add_veth(struct nlc_batch *b, const char *name, int master,
  * @index: the link's ifindex, or 0 to name it by @name (then @new_name
  * must be NULL: a rename needs the index); @up: -1/0/1; @master: -1 unset,
  * 0 nomaster, > 0 ifindex; @mtu: 0 unset; @new_name: rename or NULL;
- * @nsfd: move into this namespace, -1 unset; @group: < 0 unset; @mac.
+ * @nsfd: move into this namespace, -1 unset; @group: < 0 unset; @mac;
+ * @addrgen: IPv6 address generation mode (NLC_ADDRGEN_*), -1 unset.
  * Returns the message index, -EINVAL or -EMSGSIZE.
  */
 NLC_EXPORT int
 nlc_link_set(struct nlc_batch *b, int index, const char *name, int up,
              int master, uint32_t mtu, const char *new_name, int nsfd,
-             int64_t group, const uint8_t *mac)
+             int64_t group, const uint8_t *mac, int addrgen)
 {
     struct nlc_mb m;
+    struct nlattr *spec, *in6;
 
     if (index <= 0 && (!__name_ok(name) || new_name))
+        return -EINVAL;
+    if (addrgen > 255)
         return -EINVAL;
     if ((new_name && !__name_ok(new_name)) || group > UINT32_MAX)
         return -EINVAL;
@@ -155,6 +160,15 @@ nlc_link_set(struct nlc_batch *b, int index, const char *name, int up,
     if (nsfd >= 0)
         __nlc_attr_put_u32(&m, IFLA_NET_NS_FD, (uint32_t)nsfd);
     __link_common(&m, mtu, mac, group);
+    if (addrgen >= 0) {
+        uint8_t mode = (uint8_t)addrgen;
+
+        spec = __nlc_nest_start(&m, IFLA_AF_SPEC);
+        in6 = __nlc_nest_start(&m, AF_INET6);
+        __nlc_attr_put(&m, IFLA_INET6_ADDR_GEN_MODE, &mode, sizeof(mode));
+        __nlc_nest_end(&m, in6);
+        __nlc_nest_end(&m, spec);
+    }
     return __nlc_msg_end(&m);
 }
 

@@ -786,7 +786,7 @@ test_build_links(void)
 
     /* set by index: every field */
     nlc_batch_reset(&b);
-    CHECK_EQ(nlc_link_set(&b, 12, NULL, 0, 0, 9000, "renamed", 0, 0, MAC2),
+    CHECK_EQ(nlc_link_set(&b, 12, NULL, 0, 0, 9000, "renamed", 0, 0, MAC2, -1),
              0);
     nlh = nth(&b, 0);
     ifi = NLMSG_DATA(nlh);
@@ -809,19 +809,19 @@ test_build_links(void)
     CHECK_EQ(__nlc_parse_link(nlh, &l), -EBADMSG);
 
     /* set by index, nothing: just the header */
-    CHECK_EQ(nlc_link_set(&b, 12, NULL, -1, -1, 0, NULL, -1, -1, NULL), 1);
+    CHECK_EQ(nlc_link_set(&b, 12, NULL, -1, -1, 0, NULL, -1, -1, NULL, -1), 1);
     nlh = nth(&b, 1);
     CHECK_EQ(nlh->nlmsg_len, NLMSG_LENGTH(sizeof(struct ifinfomsg)));
     CHECK_EQ(((struct ifinfomsg *)NLMSG_DATA(nlh))->ifi_change, 0);
 
     /* set by name, up; a name is ignored when the index is given */
-    CHECK_EQ(nlc_link_set(&b, 0, "eth7", 1, 4, 0, NULL, -1, -1, NULL), 2);
+    CHECK_EQ(nlc_link_set(&b, 0, "eth7", 1, 4, 0, NULL, -1, -1, NULL, -1), 2);
     CHECK_EQ(parse_as(nth(&b, 2), RTM_NEWLINK, &l, p_link), 0);
     CHECK_STR(l.name, "eth7");
     CHECK_EQ(l.index, 0);
     CHECK_EQ(l.flags, IFF_UP);
     CHECK_EQ(l.master, 4);
-    CHECK_EQ(nlc_link_set(&b, 8, "ignored", -1, -1, 0, NULL, -1, -1, NULL),
+    CHECK_EQ(nlc_link_set(&b, 8, "ignored", -1, -1, 0, NULL, -1, -1, NULL, -1),
              3);
     CHECK_EQ(msg_attrs(nth(&b, 3), sizeof(*ifi), tb, IFLA_MAX), 0);
     CHECK(!tb[IFLA_IFNAME]);
@@ -862,9 +862,9 @@ test_build_links(void)
                                  (int64_t)UINT32_MAX + 1), -EINVAL);
     CHECK_EQ(nlc_link_add_veth(&b, "a", 0, 0, NULL, 0, -1, NULL, -1, 0,
                                NULL), -EINVAL);
-    CHECK_EQ(nlc_link_set(&b, 0, NULL, 1, -1, 0, NULL, -1, -1, NULL),
+    CHECK_EQ(nlc_link_set(&b, 0, NULL, 1, -1, 0, NULL, -1, -1, NULL, -1),
              -EINVAL);
-    CHECK_EQ(nlc_link_set(&b, 0, "a", 1, -1, 0, "b", -1, -1, NULL),
+    CHECK_EQ(nlc_link_set(&b, 0, "a", 1, -1, 0, "b", -1, -1, NULL, -1),
              -EINVAL);
     CHECK_EQ(nlc_link_del(&b, 0, NULL), -EINVAL);
     CHECK_EQ(nlc_link_del_group(&b, 0), -EINVAL);

@@ -233,6 +233,30 @@ def test_link_set_every_field(backend, oracle):
     same_links(backend, oracle())
 
 
+def test_link_up_without_ipv6_link_local(backend, oracle):
+    """ipv6_ll=False (addrgenmode none) in the same request as up: the link
+    comes up without an fe80:: address; its twin gets one as usual."""
+    ok(backend, [O.LinkAddVeth("n0", "n1"), O.LinkAddVeth("e0", "e1")])
+    ok(backend, [O.LinkSet("n0", up=True, ipv6_ll=False),
+                 O.LinkSet("n1", up=True, ipv6_ll=False),
+                 O.LinkSet("e0", up=True), O.LinkSet("e1", up=True)])
+    links = oracle().links()
+
+    def link_locals(name):
+        return [a for a in oracle().addresses(socket.AF_INET6)
+                if a.index == links[name].index and a.address.is_link_local]
+    assert settle(lambda: bool(link_locals("e0")), lambda: True)
+    assert link_locals("n0") == [] and link_locals("n1") == []
+    assert oracle().link("n0").flags & IFF_UP
+
+    def mode(name):
+        return oracle().ip("-d", "link", "show", name)[0][
+            "inet6_addr_gen_mode"]
+    assert (mode("n0"), mode("e0")) == ("none", "eui64")
+    ok(backend, [O.LinkSet("n0", ipv6_ll=True)])
+    assert mode("n0") == "eui64"
+
+
 def test_link_set_leaves_unnamed_fields_alone(backend, oracle):
     ok(backend, [O.LinkAddBridge("br0", mtu=1400, group=3, up=True)])
     before = oracle().link("br0")

@@ -1,5 +1,6 @@
 """The sparse bitmap allocator: NativeBitmap (C core) and PyBitmap (its
-pure-Python twin) against a model made of a Python set and a cursor.
+pure-Python twin) against a model: the set of allocated ordinals (kept as
+sorted runs, to stay fast on 2^64 ranges) and a cursor.
 
 The stateful test drives PyBitmap alone, and NativeBitmap and PyBitmap in
 lockstep (skipped without the built extension), and checks every result,
@@ -13,9 +14,9 @@ from __future__ import annotations
 import random
 import struct
 import time
-from bisect import bisect_right
 import tracemalloc
 from array import array
+from bisect import bisect_right
 
 import pytest
 from hypothesis import HealthCheck, given, settings

@@ -308,13 +308,13 @@ def test_link_set_round_trip(by_index, index, name, extra_name, up, master,
     if by_index:
         # a name beside an index is ignored; extra_name is a rename
         rc = lib.nlc_link_set(b.b, index, name, up, master, mtu,
-                              nul(extra_name), nsfd, group, nul(mac))
+                              nul(extra_name), nsfd, group, nul(mac), -1)
         exp = ({} if extra_name is None
                else {"IFLA_IFNAME": extra_name.decode()})
     else:
         index = 0
         rc = lib.nlc_link_set(b.b, 0, name, up, master, mtu, ffi.NULL, nsfd,
-                              group, nul(mac))
+                              group, nul(mac), -1)
         exp = {"IFLA_IFNAME": name.decode()}
     assert rc == 0
     msg = decode(ifinfmsg, only(b), IFINFOMSG)
@@ -332,12 +332,27 @@ def test_link_set_round_trip(by_index, index, name, extra_name, up, master,
 def test_link_set_nothing_is_bare_header():
     b = Batch()
     assert lib.nlc_link_set(b.b, 12, ffi.NULL, -1, -1, 0, ffi.NULL, -1, -1,
-                            ffi.NULL) == 0
+                            ffi.NULL, -1) == 0
     data = only(b)
     assert len(data) == 16 + IFINFOMSG
     msg = decode(ifinfmsg, data, IFINFOMSG)
     check_ifi(msg, index=12)
     assert attrs(msg) == {}
+
+
+@pytest.mark.parametrize("mode", [0, 1])   # NLC_ADDRGEN_EUI64, _NONE
+def test_link_set_addrgen_mode(mode):
+    """addrgenmode rides in IFLA_AF_SPEC / AF_INET6, beside the up flag."""
+    b = Batch()
+    assert lib.nlc_link_set(b.b, 5, ffi.NULL, 1, -1, 0, ffi.NULL, -1, -1,
+                            ffi.NULL, mode) == 0
+    msg = decode(ifinfmsg, only(b), IFINFOMSG)
+    check_ifi(msg, index=5, up=1)
+    spec = attrs(msg)["IFLA_AF_SPEC"]
+    inet6 = attrs(spec)["AF_INET6"]
+    assert attrs(inet6) == {"IFLA_INET6_ADDR_GEN_MODE": mode}
+    assert lib.nlc_link_set(b.b, 5, ffi.NULL, 1, -1, 0, ffi.NULL, -1, -1,
+                            ffi.NULL, 256) == -errno.EINVAL
 
 
 @SETTINGS
@@ -557,13 +572,14 @@ INVALID = [  # (id, builder, arguments after the batch)
     ("veth-empty-peer", VETH, (b"v", 0, 0, N, 0, -1, b"", -1, 0, N)),
     ("veth-16-byte-peer", VETH, (b"v", 0, 0, N, 0, -1, LONG, -1, 0, N)),
     ("veth-group-2**32", VETH, (b"v", 0, 0, N, 0, 2**32, b"p", -1, 0, N)),
-    ("set-no-index-no-name", SET, (0, N, 1, -1, 0, N, -1, -1, N)),
-    ("set-empty-name", SET, (0, b"", 1, -1, 0, N, -1, -1, N)),
-    ("set-16-byte-name", SET, (-5, LONG, 1, -1, 0, N, -1, -1, N)),
-    ("set-rename-by-name", SET, (0, b"a", -1, -1, 0, b"b", -1, -1, N)),
-    ("set-16-byte-new-name", SET, (3, N, -1, -1, 0, LONG, -1, -1, N)),
-    ("set-empty-new-name", SET, (3, N, -1, -1, 0, b"", -1, -1, N)),
-    ("set-group-2**32", SET, (3, N, -1, -1, 0, N, -1, 2**32, N)),
+    ("set-no-index-no-name", SET, (0, N, 1, -1, 0, N, -1, -1, N, -1)),
+    ("set-empty-name", SET, (0, b"", 1, -1, 0, N, -1, -1, N, -1)),
+    ("set-16-byte-name", SET, (-5, LONG, 1, -1, 0, N, -1, -1, N, -1)),
+    ("set-rename-by-name", SET, (0, b"a", -1, -1, 0, b"b", -1, -1, N, -1)),
+    ("set-16-byte-new-name", SET, (3, N, -1, -1, 0, LONG, -1, -1, N, -1)),
+    ("set-empty-new-name", SET, (3, N, -1, -1, 0, b"", -1, -1, N, -1)),
+    ("set-group-2**32", SET, (3, N, -1, -1, 0, N, -1, 2**32, N, -1)),
+    ("set-addrgen-256", SET, (3, N, -1, -1, 0, N, -1, -1, N, 256)),
     ("del-no-index-no-name", "nlc_link_del", (0, N)),
     ("del-16-byte-name", "nlc_link_del", (-1, LONG)),
     ("del-group-0", "nlc_link_del_group", (0,)),
@@ -619,7 +635,7 @@ BUILDERS = {
         b, b"veth0123456789a", 7, 1500, MAC1, 1, 3, b"eth0123456789ab", 5,
         1400, MAC2),
     "set": lambda b: lib.nlc_link_set(b, 0, b"eth0", 1, 4, 1400, N, 6, 2,
-                                      MAC2),
+                                      MAC2, 1),
     "del": lambda b: lib.nlc_link_del(b, 0, b"gone0"),
     "del_group": lambda b: lib.nlc_link_del_group(b, 99),
     "get": lambda b: lib.nlc_link_get(b, 0, b"lo"),

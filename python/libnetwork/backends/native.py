@@ -304,10 +304,12 @@ class NativeBackend(Backend):
         else:
             master = -1
         nsfd = -1 if op.netns is None else self._nsfd(op.netns)
+        addrgen = -1 if op.ipv6_ll is None else (
+            lib.NLC_ADDRGEN_EUI64 if op.ipv6_ll else lib.NLC_ADDRGEN_NONE)
         return lib.nlc_link_set(
             b, self._idx(op.link, names), _NULL, _tri(op.up), master,
             mtu or 0, new_name or _NULL, nsfd,
-            -1 if group is None else group, mac or _NULL)
+            -1 if group is None else group, mac or _NULL, addrgen)
 
     def _b_del(self, b, op, prep, names):
         return lib.nlc_link_del(b, self._idx(op.link, names), _NULL)

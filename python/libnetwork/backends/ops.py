@@ -88,7 +88,12 @@ class LinkAddVeth:
 @dataclass(frozen=True, slots=True)
 class LinkSet:
     """``ip link set LINK [up|down] [master M|nomaster] [mtu M] [name N]
-    [netns NS] [group G] [address MAC]``"""
+    [netns NS] [group G] [address MAC] [addrgenmode {eui64|none}]``
+
+    ``ipv6_ll=False`` (addrgenmode none) brings the link up without an IPv6
+    link-local address: no address, DAD or MLD work in the kernel, most of
+    the cost of bringing a veth up.  Drivers use it on IPv4-only networks.
+    """
     link: LinkRef
     up: Optional[bool] = None
     master: Optional[LinkRef] = None
@@ -98,6 +103,7 @@ class LinkSet:
     netns: NS = None
     group: Optional[int] = None
     mac: Optional[str] = None
+    ipv6_ll: Optional[bool] = None
     ns: NS = None
 
 

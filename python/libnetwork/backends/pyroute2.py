@@ -543,6 +543,10 @@ class Pyroute2Backend(Backend):
                 attrs.append(("IFLA_MASTER", 0))
             elif op.master is not None:
                 attrs.append(("IFLA_MASTER", self._ref(op.master, names)))
+            if op.ipv6_ll is not None:
+                attrs.append(("IFLA_AF_SPEC", {"attrs": [("AF_INET6", {
+                    "attrs": [("IFLA_INET6_ADDR_GEN_MODE",
+                               0 if op.ipv6_ll else 1)]})]}))
             return _msg(ifinfmsg, RTM_NEWLINK, _REQ,
                         _link_fields(self._ref(op.link, names), op.up), attrs)
         if t is O.LinkDel:

@@ -136,14 +136,20 @@ class BridgeDriver:
     def join(self, nw, ep, sb, ifname):
         st = nw.driver_state
         ns = sb.key()
+        # IPv4-only: no IPv6 link-local on either end (the bridge port needs
+        # none, the sandbox has no IPv6): the kernel skips the address, DAD
+        # and MLD, most of its cost of bringing a veth pair up
+        ll6 = None if nw.spec.enable_ipv6 else False
         plan = [
             (O.LinkAddVeth(ep.host_ifname, ifname, peer_ns=ns,
                            master=st["bridge"], mtu=st["mtu"], up=True,
                            group=st["group"], peer_mtu=st["mtu"],
                            peer_mac=ep.mac),
              O.LinkDel(ep.host_ifname)),
-            (O.LinkSet(ifname, up=True, ns=ns), None),
         ]
+        if ll6 is not None:
+            plan.append((O.LinkSet(ep.host_ifname, ipv6_ll=ll6), None))
+        plan.append((O.LinkSet(ifname, up=True, ipv6_ll=ll6, ns=ns), None))
         if ep.addr is not None:
             plan.append((O.AddrAdd(ifname, ep.addr, ns=ns), None))
         if ep.addr6 is not None:
