@@ -259,6 +259,7 @@ int nlc_netns_delete(const char *const *paths, size_t n, int *errs) NLC_WUR;
 int nlc_netns_open(const char *path) NLC_WUR;
 
 /* ---------------------------------------------------------------- bitmap */
+/* cdef-bitmap: gen_ffi.py --bitmap binds from here to cdef-end */
 
 /*
  * A sparse bitmap over the ordinals [0, size) with size up to 2^64, stored

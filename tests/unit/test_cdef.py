@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.util
 import pathlib
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -20,7 +22,8 @@ spec = importlib.util.spec_from_file_location("gen_ffi", CSRC / "gen_ffi.py")
 gen_ffi = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(gen_ffi)
 
-CDEF = gen_ffi.cdef_from_header((CSRC / "nlc.h").read_text())
+GEN, HEADER = CSRC / "gen_ffi.py", CSRC / "nlc.h"
+CDEF = gen_ffi.cdef_from_header(HEADER.read_text())
 CODE = re.sub(r"/\*.*?\*/", "", CDEF, flags=re.S)
 FUNCTIONS = set(re.findall(r"\b(nlc_\w+)\s*\(", CODE))
 DEFINES = dict(re.findall(r"^\s*#define\s+(\w+)\s+(\S+)", CODE, flags=re.M))
@@ -81,3 +84,29 @@ def test_keeps_integer_defines_and_strips_wur():
 def test_refuses_missing_markers():
     with pytest.raises(SystemExit):
         gen_ffi.cdef_from_header("int nlc_x(void);\n")
+
+
+@needs_lib
+def test_bitmap_module_binds_exactly_the_bitmap_functions():
+    """libnetwork._bitmap: the cdef-bitmap part of the header, no more."""
+    from libnetwork._bitmap import lib as blib
+    names = {n for n in dir(blib) if n.startswith("nlc_")}
+    want = {n for n in dir(_binding.lib)
+            if n.startswith("nlc_bitmap_")}
+    assert names == want and len(want) == 14
+
+
+def test_bitmap_module_source_keeps_the_gil(tmp_path):
+    """The GIL/errno override sits before cffi's first call wrapper."""
+    out = tmp_path / "b.c"
+    subprocess.run([sys.executable, str(GEN), "--bitmap", str(HEADER),
+                    str(out)], check=True, capture_output=True)
+    src = out.read_text()
+    assert src.index(gen_ffi.KEEP_GIL) < src.index("_cffi_restore_errno();")
+    assert "nlc_link_add_veth" not in src
+
+
+def test_bitmap_region_needs_its_marker():
+    text = HEADER.read_text().replace("/* cdef-bitmap", "/* cdef-bitmxp")
+    with pytest.raises(SystemExit):
+        gen_ffi.cdef_from_header(text, bitmap=True)

@@ -26,7 +26,9 @@ import errno
 from array import array
 from typing import Optional
 
-from .._binding import AVAILABLE, IMPORT_ERROR, ffi, lib
+# the bitmap module keeps the GIL around its calls (csrc/gen_ffi.py)
+from .._binding import AVAILABLE, IMPORT_ERROR
+from .._binding import bitmap_ffi as ffi, bitmap_lib as lib
 from ..errors import AlreadyAllocated, InvalidParameter
 from ._pybitmap import (PyBitmap, check_size, exhausted_error, ordinal_error,
                         range_error)
