@@ -4,12 +4,12 @@
     LIBNETWORK_BENCH_SMOKE=1 ... pytest bench --benchmark-disable   # CI
 
 Groups ``wire-N`` and ``unwire-N`` compare the peers of ``bench/wiring.py``
-(native, pyroute2, ip -batch, native one op at a time) on the same
-workload.  Setup and teardown are destructive, so each round gets its own
-untimed setup (``benchmark.pedantic``); only the kernel work of the phase
-is timed, and the results are checked after every round, untimed.  CPU
-time (user/sys, this process and its children) of each round is kept in
-``extra_info``.
+(native, pyroute2, ip -batch, native one op at a time, pyroute2's public
+IPRoute API one request at a time) on the same workload.  Setup and
+teardown are destructive, so each round gets its own untimed setup
+(``benchmark.pedantic``); only the kernel work of the phase is timed, and
+the results are checked after every round, untimed.  CPU time (user/sys,
+this process and its children) of each round is kept in ``extra_info``.
 
 Skips unless root inside ``python -m libnetwork.isolate``.  With
 ``LIBNETWORK_BENCH_SMOKE=1``: N=5, one round (seconds in all);
@@ -36,7 +36,9 @@ if os.environ.get("LIBNETWORK_BENCH_N"):     # e.g. "100 500"
     NS = [int(x) for x in os.environ["LIBNETWORK_BENCH_N"].split()]
 ROUNDS = 1 if SMOKE else 3
 WARMUP = 0 if SMOKE else 1        # first use (imports, caches) untimed
-IMPLS = list(wiring.DEFAULT_IMPLS)
+# the report's default peers; pyroute2-iproute (the IPRoute API baseline)
+# is among them, listed here too so it stays even if the default changes
+IMPLS = list(dict.fromkeys([*wiring.DEFAULT_IMPLS, "pyroute2-iproute"]))
 
 _why = wiring.require_isolated()
 pytestmark = [

@@ -32,6 +32,15 @@ Peers (see :data:`IMPLS`):
     ``ip`` per line).  Teardown is one ``ip -batch`` of ``link del group G``
     and ``netns del sN`` lines.  ``ip-batch-jJ`` runs the per-sandbox
     processes J at a time (more cores, same work).
+``pyroute2-iproute``
+    The same workload written the way pyroute2's users write it: its public
+    ``IPRoute`` API, one request per call, each call waiting for its answer
+    (:class:`IPRouteWiring`).  Sandboxes are created in-process on a
+    short-lived thread (``pyroute2.netns.create`` forks a child per
+    namespace, and ``IPRoute(netns=...)`` one per socket); each sandbox is
+    configured through its own ``IPRoute(use_socket=...)`` on a socket
+    opened inside it.  ``pyroute2`` above is libnetwork's backend: pyroute2's
+    encoder with its own batched sends.
 
 Each phase is measured as a :class:`Timing`: wall time (``perf_counter``)
 and user / system CPU of this process *and* its waited-for children
@@ -50,6 +59,7 @@ import os
 import resource
 import shutil
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Optional
@@ -64,8 +74,11 @@ GROUP = 4242
 IP_NETNS_DIR = "/run/netns"       # where `ip netns add` binds, fixed
 MAX_N = 65533                     # 10.1.0.2 .. 10.1.255.254
 
-IMPLS = ("native", "pyroute2", "ip-batch", "native-1by1", "pyroute2-1by1")
-DEFAULT_IMPLS = ("native", "pyroute2", "ip-batch", "native-1by1")
+BROADCAST = "10.1.255.255"        # of 10.1.0.0/16 (`brd +`, as the backends)
+IMPLS = ("native", "pyroute2", "ip-batch", "native-1by1", "pyroute2-1by1",
+         "pyroute2-iproute")
+DEFAULT_IMPLS = ("native", "pyroute2", "ip-batch", "native-1by1",
+                 "pyroute2-iproute")
 
 
 class Unavailable(RuntimeError):
@@ -585,6 +598,136 @@ class IpBatchWiring(Wiring):
                                stderr=subprocess.DEVNULL)
 
 
+# IFLA_AF_SPEC { AF_INET6 { IFLA_INET6_ADDR_GEN_MODE none } }: no IPv6
+# link-local (`ip link set DEV addrgenmode none`)
+_NO_LL = {"attrs": [("AF_INET6", {"attrs": [("IFLA_INET6_ADDR_GEN_MODE",
+                                              1)]})]}
+
+
+class IPRouteWiring(Wiring):
+    """pyroute2's public ``IPRoute`` API, as its users write it, as fast as
+    that API allows: one request per call, one call at a time.
+
+    * Sandboxes: one short-lived thread ``unshare(CLONE_NEWNET)``s and
+      bind-mounts its namespace onto each path and opens a rtnetlink socket
+      while inside (libnetwork's ``backends.pyroute2._create_one``).  The
+      public ``pyroute2.netns.create`` would fork a child per namespace, and
+      ``IPRoute(netns=path)`` forks one more per socket.
+    * Per endpoint, through the root ``IPRoute``: ``link("add", kind="veth",
+      peer={ifname eth0, net_ns_fd, address, mtu}, master, group,
+      state="up")``, then ``link("set", ifname=..., af_spec=...)``
+      (addrgenmode none: 0.9.7 has no keyword for it, the ``IFLA_AF_SPEC``
+      nest is spelled out).  Then, inside the sandbox, an
+      ``IPRoute(use_socket=<its socket>)`` (built and used on this thread:
+      0.9.7 refuses a ``use_socket`` socket from another thread than the
+      one that built the ``IPRoute``) does ``link("set", ifname="lo",
+      state="up")``, ``link_lookup(ifname="eth0")`` (one ``RTM_GETLINK``,
+      as the backends' name lookup), ``link("set", index, state="up",
+      af_spec=...)``, ``addr("add", index, address, prefixlen, broadcast)``
+      and ``route("add", gateway=...)``, and is closed (``with``).
+      Each ``IPRoute`` runs its own asyncio event loop: a loop shared through
+      ``use_event_loop`` measured no faster.
+    * Teardown: ``link("del", group=G)`` (one request: 0.9.7 sends
+      ``RTM_DELLINK`` with index 0 and ``IFLA_GROUP``), then
+      ``pyroute2.netns.remove(path)`` (in-process umount + unlink) per
+      sandbox.
+
+    The root ``IPRoute`` is opened untimed, like a backend's root socket;
+    the bridge's index is looked up (``link_lookup``) inside the timing.
+    """
+
+    label = "pyroute2-iproute"
+
+    def __init__(self, workdir: str, group: int = GROUP, check: bool = True):
+        super().__init__(workdir, group, check)
+        try:
+            from pyroute2 import IPRoute
+            from pyroute2 import netns as pr2_netns
+            from libnetwork.backends import pyroute2 as lnpr2
+        except Exception as exc:
+            raise Unavailable(f"pyroute2 not usable: {type(exc).__name__}: "
+                              f"{exc}") from None
+        self._IPRoute = IPRoute
+        self._netns_remove = pr2_netns.remove
+        self._create_one = lnpr2._create_one
+        self._socket_in = lnpr2._socket_in
+        lnpr2._raise_nofile()           # a socket per sandbox until used
+        self.root = IPRoute()
+
+    def _netns_create(self, paths):
+        """Every sandbox, on one short-lived thread: [socket or None]."""
+        out: list = [None] * len(paths)
+        create = self._create_one
+
+        def work():
+            for i, p in enumerate(paths):
+                out[i] = create(p)
+
+        t = threading.Thread(target=work, name="bench-netns-create")
+        t.start()
+        t.join()
+        bad = [(p, r) for p, r in zip(paths, out) if r is None or r[0]]
+        if bad:
+            for r in out:
+                if r is not None and r[2] is not None:
+                    r[2].close()
+            p, r = bad[0]
+            raise RuntimeError(f"{self.label}: {len(bad)} namespace(s) not "
+                               f"created, first {p}: "
+                               f"{'thread died' if r is None else r[1]}")
+        return [r[2] for r in out]
+
+    def _wire(self, n):
+        IPRoute, root, group = self._IPRoute, self.root, self.group
+        paths = self.paths
+        socks = self._netns_create(paths)
+        try:
+            br = root.link_lookup(ifname=BRIDGE)[0]
+            for i, path in enumerate(paths):
+                host, addr, mac = endpoint(i)
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    root.link("add", ifname=host, kind="veth",
+                              peer={"ifname": "eth0", "net_ns_fd": fd,
+                                    "address": mac, "mtu": 1500},
+                              master=br, group=group, state="up")
+                finally:
+                    os.close(fd)
+                root.link("set", ifname=host, af_spec=_NO_LL)
+                sock, socks[i] = socks[i], None
+                if sock is None:        # _create_one could not open one
+                    sock = self._socket_in(path)
+                address, plen = addr.split("/")
+                try:
+                    ipr = IPRoute(use_socket=sock)
+                except BaseException:
+                    sock.close()
+                    raise
+                with ipr:
+                    ipr.link("set", ifname="lo", state="up")
+                    eth0 = ipr.link_lookup(ifname="eth0")[0]
+                    ipr.link("set", index=eth0, state="up", af_spec=_NO_LL)
+                    ipr.addr("add", index=eth0, address=address,
+                             prefixlen=int(plen), broadcast=BROADCAST)
+                    ipr.route("add", gateway=GATEWAY)
+        finally:
+            for s in socks:             # left unused by a failure
+                if s is not None:
+                    s.close()
+
+    def _unwire(self, n):
+        self.root.link("del", group=self.group)
+        remove = self._netns_remove
+        for path in self.paths:
+            remove(path)
+
+    def close(self):
+        if getattr(self, "root", None) is not None:
+            self.root.close()
+            self.root = None
+        super().close()
+
+
 def make(impl: str, workdir: str, group: int = GROUP,
          check: bool = True) -> Wiring:
     """The peer called ``impl`` (see :data:`IMPLS`; also ``ip-batch-jJ``).
@@ -596,6 +739,8 @@ def make(impl: str, workdir: str, group: int = GROUP,
                              check=check)
     if impl == "ip-batch":
         return IpBatchWiring(workdir, group, check=check)
+    if impl == "pyroute2-iproute":
+        return IPRouteWiring(workdir, group, check=check)
     if impl.startswith("ip-batch-j") and impl[10:].isdigit():
         return IpBatchWiring(workdir, group, jobs=int(impl[10:]), check=check)
     raise ValueError(f"unknown implementation {impl!r}: one of "

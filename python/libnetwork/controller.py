@@ -22,6 +22,7 @@ and teardown uses the kernel's bulk path (a link group), not N deletions.
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import os
 import re
@@ -59,7 +60,6 @@ _MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 GROUP_BASE = 0x4C4E0000      # "LN": link groups of networks (ownership)
 GROUP_TEMP = 0x4C4F0000      # "LO": short-lived groups for bulk deletion
 GROUP_MASK = 0xFFFE0000
-EXFULL = 54
 
 
 def _check_name(kind: str, name) -> str:
@@ -88,9 +88,10 @@ class _Change:
         self._c = controller
         self._undo: list = []
 
-    def apply(self, plan) -> None:
-        """Execute a plan; on failure undo its applied steps and raise."""
-        undos = self._c._run_plan(plan)
+    def apply(self, plan, missing_ok: bool = False) -> None:
+        """Execute a plan; on failure undo its applied steps and raise.
+        ``missing_ok``: deleting a link that is already gone succeeds."""
+        undos = self._c._run_plan(plan, missing_ok)
         if undos:
             self._undo.append(("ops", undos))
 
@@ -167,6 +168,9 @@ class Controller:
                     *options, **kw) -> Network:
         """``ip link add br-<id> type bridge`` plus IPAM: a new network."""
         _check_name("network", name)
+        if id != "" and (not isinstance(id, str) or not _NAME.match(id)):
+            raise InvalidParameter(f"invalid network id {id!r}: expected "
+                                   "[a-zA-Z0-9][a-zA-Z0-9_.-]* or ''")
         driver = self._drivers.get(network_type)
         if driver is None:
             raise UnknownDriver(f"no network driver {network_type!r} "
@@ -312,7 +316,7 @@ class Controller:
                 ch.rollback()
                 raise
 
-    def _run_plan(self, plan) -> list:
+    def _run_plan(self, plan, missing_ok: bool = False) -> list:
         """Execute ``[(op, undo)]`` as one batch, phase-ordered: namespace
         creation, then the root namespace, then inside sandboxes (stable,
         so each endpoint's own order holds).  Returns the undo ops of the
@@ -320,17 +324,26 @@ class Controller:
         if not plan:
             return []
         root = self.config.root_namespace
+        creates = (O.LinkAddBridge, O.LinkAddVeth)
 
         def phase(step):
             op = step[0]
             if isinstance(op, O.NetnsCreate):
                 return 0
-            return 1 if op.ns is None or op.ns == root else 2
+            sandbox = 0 if op.ns is None or op.ns == root else 2
+            return sandbox + (1 if isinstance(op, creates) else 2)
+        # namespaces; links created in the root namespace, then what uses
+        # them there; the same inside sandboxes.  Stable, so each driver
+        # plan keeps its own order within a phase, and N endpoints' steps
+        # form a handful of runs (one sendmsg each), not N.
         plan = sorted(plan, key=phase)
-        results = self.backend.execute([s[0] for s in plan])
+        results = self.backend.execute([s[0] for s in plan],
+                                       stop_on_error=True)
         undos = [s[1] for s, r in zip(plan, results)
                  if r.ok and s[1] is not None]
-        failed = next((r for r in results if not r.ok), None)
+        failed = next((r for r in results if not r.ok and not (
+            missing_ok and r.errno == errno.ENODEV and isinstance(
+                r.op, (O.LinkDel, O.LinkDelGroup)))), None)
         if failed is not None:
             try:
                 self._undo_ops(undos)
@@ -341,7 +354,7 @@ class Controller:
     @staticmethod
     def _translate(result) -> LibnetworkError:
         exc = result.exception()
-        if result.errno == EXFULL and isinstance(result.op, O.LinkAddVeth):
+        if result.errno == errno.EXFULL and isinstance(result.op, O.LinkAddVeth):
             err = BridgeFull(f"bridge {result.op.master!r} has the kernel's "
                              "maximum of 1023 ports")
             err.__cause__ = exc
@@ -435,7 +448,7 @@ class Controller:
                 raise ActiveEndpoints(
                     f"network {nw.name()!r} has active endpoints: "
                     f"{', '.join(ep.name() for ep in nw.endpoints())}")
-            ch.apply(driver.delete_network(nw))
+            ch.apply(driver.delete_network(nw), missing_ok=True)
             self._release_network_ipam(nw)
             self.store.delete("network", nw.id())
             self._networks.pop(nw.id())
@@ -672,7 +685,7 @@ class Controller:
         for r in results:
             # a link already gone (deleted by hand, or its sandbox vanished)
             # is what leave wants; anything else is an error
-            if not r.ok and not (r.errno == 19 and isinstance(
+            if not r.ok and not (r.errno == errno.ENODEV and isinstance(
                     r.op, (O.LinkSet, O.LinkDel, O.LinkDelGroup))):
                 raise r.exception()
         for ep, sb in pairs:
@@ -705,11 +718,15 @@ class Controller:
 
     @staticmethod
     def _split_options(options):
-        from . import sandbox as sbmod
+        """Sandbox options (``option_*``) apart from endpoint options
+        (``create_option_*``), by the kind their constructor marks."""
         sb_opts, ep_opts = [], []
         for opt in options:
-            mod = getattr(opt, "__module__", "")
-            (sb_opts if mod == sbmod.__name__ else ep_opts).append(opt)
+            kind = getattr(opt, "option_kind", None)
+            if kind not in ("sandbox", "endpoint"):
+                raise InvalidParameter(f"not a sandbox or endpoint option: "
+                                       f"{opt!r}")
+            (sb_opts if kind == "sandbox" else ep_opts).append(opt)
         return sb_opts, ep_opts
 
     def _prep_sandboxes(self, cids, spec):
@@ -769,6 +786,7 @@ class Controller:
                           extra_hosts=sb.spec.extra_hosts)
 
     def _delete_sandboxes(self, sbs, delete_endpoints: bool = False) -> None:
+        sbs = list({id(sb): sb for sb in sbs}.values())   # a mention twice
         with self._change() as ch:
             pairs, eps = [], []
             for sb in sbs:
@@ -786,7 +804,7 @@ class Controller:
             results = self.backend.execute(
                 [O.NetnsDelete(sb.key()) for sb in private])
             for r in results:
-                if not r.ok and r.errno != 2:     # already gone is fine
+                if not r.ok and r.errno != errno.ENOENT:   # gone already: fine
                     raise r.exception()
             for sb in sbs:
                 self.store.delete("sandbox", sb.id())
@@ -941,7 +959,12 @@ class Controller:
             driver = self._drivers[nw.type()]
             br = nw.driver_state.get("bridge")
             if br and br not in links:
-                self._run_plan(driver.create_network(nw))
+                # the bridge went (its ports stay, unenslaved): bring it
+                # back and give it its joined veths again
+                self._run_plan(driver.create_network(nw) + [
+                    (O.LinkSet(ep.host_ifname, master=br), None)
+                    for ep in nw.endpoints()
+                    if ep.sandbox_id and ep.host_ifname in links])
 
 
 _EP_KW = {"ipv4", "ipv6", "ipam_options", "mac", "exposed_ports",

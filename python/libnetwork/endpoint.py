@@ -33,6 +33,12 @@ class EndpointSpec:
 EndpointOption = Callable[[EndpointSpec], None]
 
 
+def _kind(fn):
+    """Mark ``fn`` as a endpoint option (``attach`` takes both kinds)."""
+    fn.option_kind = "endpoint"
+    return fn
+
+
 def create_option_ipam(ipv4=None, ipv6=None, ll_ips=None,
                        ipam_options=None) -> EndpointOption:
     """``CreateOptionIpam``: requested addresses and IPAM options."""
@@ -40,14 +46,14 @@ def create_option_ipam(ipv4=None, ipv6=None, ll_ips=None,
         s.ipv4 = None if ipv4 is None else str(ipv4)
         s.ipv6 = None if ipv6 is None else str(ipv6)
         s.ipam_options.update(ipam_options or {})
-    return apply
+    return _kind(apply)
 
 
 def create_option_mac_address(mac: str) -> EndpointOption:
     """The endpoint's MAC (else 02:42 followed by its IPv4 address)."""
     def apply(s: EndpointSpec):
         s.mac = mac
-    return apply
+    return _kind(apply)
 
 
 def create_option_exposed_ports(ports) -> EndpointOption:
@@ -55,7 +61,7 @@ def create_option_exposed_ports(ports) -> EndpointOption:
     programmed by the firewall."""
     def apply(s: EndpointSpec):
         s.exposed_ports = [tuple(p) for p in ports]
-    return apply
+    return _kind(apply)
 
 
 def create_option_port_mapping(bindings) -> EndpointOption:
@@ -63,19 +69,19 @@ def create_option_port_mapping(bindings) -> EndpointOption:
     "host_ip": "0.0.0.0", "host_port": 8080}, ...]``; recorded now."""
     def apply(s: EndpointSpec):
         s.port_mapping = [dict(b) for b in bindings]
-    return apply
+    return _kind(apply)
 
 
 def create_option_alias(name: str, alias: str) -> EndpointOption:
     def apply(s: EndpointSpec):
         s.aliases[name] = alias
-    return apply
+    return _kind(apply)
 
 
 def create_option_dns(servers) -> EndpointOption:
     def apply(s: EndpointSpec):
         s.dns = [str(x) for x in servers]
-    return apply
+    return _kind(apply)
 
 
 def endpoint_option_generic(generic: dict) -> EndpointOption:
@@ -85,7 +91,7 @@ def endpoint_option_generic(generic: dict) -> EndpointOption:
         if netlabel.MAC_ADDRESS in g:
             s.mac = str(g.pop(netlabel.MAC_ADDRESS))
         s.generic.update(g)
-    return apply
+    return _kind(apply)
 
 
 def spec_options_from_kwargs(kw: dict) -> list:

@@ -44,66 +44,72 @@ class SandboxSpec:
 SandboxOption = Callable[[SandboxSpec], None]
 
 
+def _kind(fn):
+    """Mark ``fn`` as a sandbox option (``attach`` takes both kinds)."""
+    fn.option_kind = "sandbox"
+    return fn
+
+
 def option_hostname(name: str) -> SandboxOption:
     def apply(s):
         s.hostname = name
-    return apply
+    return _kind(apply)
 
 
 def option_domainname(name: str) -> SandboxOption:
     def apply(s):
         s.domainname = name
-    return apply
+    return _kind(apply)
 
 
 def option_extra_host(name: str, ip: str) -> SandboxOption:
     """An ``IP<TAB>name`` line in the sandbox's hosts file."""
     def apply(s):
         s.extra_hosts.append((name, str(ip)))
-    return apply
+    return _kind(apply)
 
 
 def option_dns(server: str) -> SandboxOption:
     def apply(s):
         s.dns.append(str(server))
-    return apply
+    return _kind(apply)
 
 
 def option_dns_search(domain: str) -> SandboxOption:
     def apply(s):
         s.dns_search.append(domain)
-    return apply
+    return _kind(apply)
 
 
 def option_dns_options(opt: str) -> SandboxOption:
     def apply(s):
         s.dns_options.append(opt)
-    return apply
+    return _kind(apply)
 
 
 def option_hosts_path(path: str) -> SandboxOption:
     def apply(s):
         s.hosts_path = path
-    return apply
+    return _kind(apply)
 
 
 def option_resolv_conf_path(path: str) -> SandboxOption:
     def apply(s):
         s.resolv_conf_path = path
-    return apply
+    return _kind(apply)
 
 
 def option_use_default_sandbox() -> SandboxOption:
     """Share the host's network namespace (for ``host`` networks)."""
     def apply(s):
         s.use_default_sandbox = True
-    return apply
+    return _kind(apply)
 
 
 def option_labels(labels: dict) -> SandboxOption:
     def apply(s):
         s.labels.update(labels or {})
-    return apply
+    return _kind(apply)
 
 
 _KW = {

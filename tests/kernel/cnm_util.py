@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import itertools
 import os
 import socket
 import subprocess
@@ -24,7 +23,6 @@ import threading
 import pytest
 
 import libnetwork
-from libnetwork.backends import ops as O
 
 from kernel_util import Oracle, drop_netns, in_netns, is_netns, ns_socket
 
@@ -32,7 +30,7 @@ __all__ = [
     "make_ctl", "ctl", "resolv_file", "snapshot", "assert_unchanged",
     "STORE_KINDS", "ns_links", "ns_addrs", "ns_routes", "default_routes",
     "udp_exchange", "tcp_exchange", "nsexec", "mac_of_ipv4", "eui64",
-    "kernel_dump", "Oracle", "drop_netns", "in_netns", "is_netns",
+    "kernel_dump", "normalized_store", "Oracle", "drop_netns", "in_netns", "is_netns",
     "ns_socket", "IFF_UP",
 ]
 
@@ -118,21 +116,70 @@ def default_routes(path, family=socket.AF_INET) -> list:
 
 
 def kernel_dump(path) -> dict:
-    """Everything of one namespace that a join shapes, by link name
-    (ifindexes and veth peers' names are left out: they differ between
-    two namespaces holding the same thing)."""
+    """Everything of one namespace that a join shapes, by link name.
+    Host veth ends (named after random endpoint ids, with random MACs) are
+    kept as ``veth*`` entries with their bridge, MTU and state; ifindexes
+    are left out: they differ between two namespaces holding the same
+    thing."""
     links = ns_links(path)
     idx = {l.index: l.name for l in links.values()}
+
+    def entry(l):
+        veth = l.name.startswith("veth")
+        return ("veth*" if veth else l.name, l.kind,
+                "" if veth or l.kind == "bridge" else l.mac,
+                l.mtu, bool(l.flags & IFF_UP),
+                idx.get(l.master) if l.master else None)
     return dict(
-        links=sorted((l.name, l.kind, l.mac if l.kind != "bridge" else "",
-                      l.mtu, bool(l.flags & IFF_UP),
-                      idx.get(l.master) if l.master else None)
-                     for l in links.values()
-                     if not l.name.startswith("veth")),
+        links=sorted(entry(l) for l in links.values()),
         addrs=sorted((n, str(a)) for n, a in ns_addrs(path)),
-        routes=sorted((str(r.dst), str(r.gateway), idx.get(r.oif))
-                      for r in ns_routes(path)),
+        routes=sorted((str(r.dst), str(r.gateway), _veth(idx.get(r.oif)))
+                      for r in ns_routes(path)
+                      if not r.dst.is_link_local),
     )
+
+
+def _veth(name):
+    return "veth*" if name and name.startswith("veth") else name
+
+
+def normalized_store(c) -> dict:
+    """The store's records with every random part replaced by what it
+    names: ids by names, paths by placeholders; creation times and IPAM
+    tokens dropped.  Two controllers that did the same things in a
+    different way (batch or one by one) must give the same result."""
+    names = {}
+    for nw in c.networks():
+        names[nw.id()] = f"<net:{nw.name()}>"
+        for ep in nw.endpoints():
+            names[ep.id()] = f"<ep:{nw.name()}/{ep.name()}>"
+    for sb in c.sandboxes():
+        names[sb.id()] = f"<sb:{sb.container_id()}>"
+    subs = [(c.config.exec_root, "<exec>")]
+    if c.config.data_dir:
+        subs.append((str(c.config.data_dir), "<data>"))
+    for i, n in names.items():
+        subs += [(i, n), (i[:12], n), (i[:11], n)]
+
+    def norm(v):
+        if isinstance(v, dict):
+            return {norm(k): norm(x) for k, x in v.items()
+                    if k not in ("created", "token")}
+        if isinstance(v, (list, tuple)):
+            return [norm(x) for x in v]
+        if isinstance(v, str):
+            for a, b in subs:
+                v = v.replace(a, b)
+            return v
+        return v
+
+    out = {}
+    for kind in STORE_KINDS:
+        out[kind] = sorted(((norm(k), norm(v))
+                            for k, v in c.store.list(kind)), key=repr)
+    dump = c.ipam.dump()
+    out["ipam"] = norm(dump)
+    return out
 
 
 def mac_of_ipv4(ip) -> str:
@@ -158,8 +205,9 @@ def nsexec(path, *argv, timeout=10):
 
 # ------------------------------------------------------------ snapshots
 
-def _routes(backend, ns) -> list:
-    idx = {l.index: l.name for l in backend.links(ns)}
+def _routes(backend, ns, idx=None) -> list:
+    if idx is None:
+        idx = {l.index: l.name for l in backend.links(ns)}
     return sorted((str(r.dst), str(r.gateway), idx.get(r.oif), r.table)
                   for r in backend.routes(ns)
                   if r.table == 254 and not (r.dst.version == 6
@@ -178,7 +226,7 @@ def snapshot(c, backend) -> dict:
         root_addrs=sorted((idx.get(a.index), str(a.address))
                           for a in backend.addresses(None)
                           if not a.address.ip.is_link_local),
-        root_routes=_routes(backend, None),
+        root_routes=_routes(backend, None, idx),
         netns=sorted(os.listdir(c.netns_dir)),
         store={k: c.store.list(k) for k in STORE_KINDS},
         blobs={k: {key: c.store.get_blob(k, key) for key, _ in
@@ -200,7 +248,8 @@ def snapshot(c, backend) -> dict:
             ns[name] = (sorted(l.name for l in links),
                         sorted(str(a.address) for a in backend.addresses(p)
                                if not a.address.ip.is_link_local),
-                        _routes(backend, p))
+                        _routes(backend, p,
+                                {l.index: l.name for l in links}))
     snap["ns_contents"] = ns
     return snap
 
@@ -214,17 +263,19 @@ def assert_unchanged(before, c, backend):
 
 # -------------------------------------------------------------- traffic
 
-def udp_exchange(src_ns, dst_ns, dst_ip, payload=b"ping", timeout=5.0):
+def udp_exchange(src_ns, dst_ns, dst_ip, payload=b"ping", timeout=5.0,
+                 bind=None):
     """Send one UDP datagram from a socket in ``src_ns`` to a socket bound
     on ``dst_ip`` in ``dst_ns``; reply; returns (received payload, the
-    sender's address as the receiver saw it, the reply)."""
+    sender's address as the receiver saw it, the reply).  ``bind``: the
+    address the receiver binds (default ``dst_ip``)."""
     fam = socket.AF_INET6 if ":" in str(dst_ip) else socket.AF_INET
     srv = ns_socket(dst_ns, fam, socket.SOCK_DGRAM)
     cli = ns_socket(src_ns, fam, socket.SOCK_DGRAM)
     try:
         srv.settimeout(timeout)
         cli.settimeout(timeout)
-        srv.bind((str(dst_ip), 0))
+        srv.bind((str(dst_ip if bind is None else bind), 0))
         port = srv.getsockname()[1]
         cli.sendto(payload, (str(dst_ip), port))
         data, peer = srv.recvfrom(4096)

@@ -160,16 +160,20 @@ def test_config_keyword_default_address_pools(make_ctl):
     assert str(n.info().ipam_info()[0][0].pool) == "10.11.0.0/26"
 
 
-def test_config_data_dir_and_exec_root(make_ctl, tmp_path, nsdir):
+def test_config_data_dir_and_exec_root_keywords(tmp_path, nsdir, netns,
+                                               backend, resolv_file):
     data = tmp_path / "elsewhere"
     ex = os.path.join(nsdir, "other-exec")
-    c = make_ctl(config.option_data_dir(str(data)),
-                 config.option_exec_root(ex), data_dir=str(data),
-                 exec_root=ex)
-    assert (data / "local.db").is_file()
-    sb = c.new_sandbox("c")
-    assert sb.key().startswith(os.path.join(ex, "netns") + os.sep)
-    assert os.path.isfile(os.path.join(ex, "sandboxes", sb.id(), "hosts"))
+    c = libnetwork.new(data_dir=str(data), exec_root=ex, backend=backend.name,
+                       root_namespace=netns, host_resolv_conf=resolv_file)
+    try:
+        assert (data / "local.db").is_file()
+        sb = c.new_sandbox("c")
+        assert sb.key().startswith(os.path.join(ex, "netns") + os.sep)
+        assert os.path.isfile(os.path.join(ex, "sandboxes", sb.id(),
+                                           "hosts"))
+    finally:
+        c.stop()
 
 
 def test_config_functional_options_apply(tmp_path):

@@ -17,7 +17,7 @@ from libnetwork import IpamConf, errors, netlabel
 from libnetwork.backends import ops as O
 
 from cnm_util import *  # noqa: F401,F403
-from cnm_util import (default_routes, eui64, mac_of_ipv4, ns_addrs,
+from cnm_util import (default_routes, eui64, mac_of_ipv4, ns_addrs, nsexec,
                       ns_links)
 
 EUI64_OPT = "com.docker.network.bridge.ipv6_eui64"
@@ -49,6 +49,15 @@ def test_named_bridge_and_mtu(ctl, netns):
     assert links[ep.host_ifname].mtu == 1400
     assert links[ep.host_ifname].master == links["brnamed0"].index
     assert ns_links(sb.key())["eth0"].mtu == 1400
+
+
+def test_network_option_driver_opts(ctl, netns):
+    nw = ctl.new_network("bridge", "n", "",
+                         libnetwork.network_option_driver_opts(
+                             {netlabel.BRIDGE_NAME: "brdrvopt",
+                              netlabel.DRIVER_MTU: "1300"}))
+    assert nw.driver_state["bridge"] == "brdrvopt"
+    assert ns_links(netns)["brdrvopt"].mtu == 1300
 
 
 def test_driver_config_generic_applies(make_ctl, netns):
@@ -296,3 +305,18 @@ def test_bridge_full_after_1023_real_joins(ctl, backend, netns):
         ctl.attach(nw, ["last"])
     assert len(os.listdir(ctl.netns_dir)) == 1023
     assert len(nw.endpoints()) == 1023
+
+
+def test_delete_network_whose_bridge_vanished(ctl, netns):
+    """The bridge was deleted behind the controller's back: deleting the
+    network still works (libnetwork's bridge driver only warns when the
+    link is gone) and frees its record and pool."""
+    nw = ctl.new_network("bridge", "n", ipv4=[IpamConf("10.79.0.0/24")])
+    br = nw.driver_state["bridge"]
+    assert nsexec(netns, "ip", "link", "del", br).returncode == 0
+    nw.delete()
+    assert ctl.networks() == [] and ctl.store.list("network") == []
+    assert ctl.store.list("ipam_pool") == []
+    assert br not in ns_links(netns)
+    again = ctl.new_network("bridge", "n", ipv4=[IpamConf("10.79.0.0/24")])
+    assert again.driver_state["bridge"] in ns_links(netns)

@@ -144,6 +144,20 @@ CASES = {
         netlabel.DRIVER_MTU: 10}), errors.InvalidParameter),
     "bad-bridge-name": (lambda w: w.c.new_network("bridge", "o", generic={
         netlabel.BRIDGE_NAME: "x" * 16}), errors.InvalidParameter),
+    "network-id-not-str": (lambda w: w.c.new_network("bridge", "o", 123),
+                           errors.InvalidParameter),
+    # failing after the namespaces were made: they must go again
+    "sandbox-bad-hostname": (lambda w: w.c.new_sandbox(
+        "n", hostname="bad host"), errors.InvalidParameter),
+    "sandbox-bad-extra-host": (lambda w: w.c.new_sandbox(
+        "n", extra_hosts=[("x", "not-an-ip")]), errors.InvalidParameter),
+    "sandbox-bad-dns": (lambda w: w.c.new_sandbox("n", dns=["nope"]),
+                        errors.InvalidParameter),
+    "batch-sandbox-bad-hostname": (lambda w: w.c.new_sandboxes(
+        ["n1", "n2"], hostname="a b"), errors.InvalidParameter),
+    "attach-bad-hostname": (lambda w: w.c.attach(w.net, ["n1", "n2"],
+                                                 hostname="a b"),
+                            errors.InvalidParameter),
     # singletons
     "second-host": (lambda w: w.c.new_network("host", "host2"),
                     errors.Forbidden),
@@ -241,3 +255,18 @@ def test_join_failure_after_veth_rolls_back(world, backend):
     assert nsexec(key, "ip", "route", "del", "default").returncode == 0
     world.free.join(world.sb2)
     assert "eth0" in ns_links(key)
+
+
+def test_join_sandbox_whose_namespace_vanished(world, backend):
+    """The sandbox's namespace was removed behind the controller's back
+    (umount + unlink): a join must fail with NotFound -- not wire a veth
+    into an unreachable, orphaned namespace -- and change nothing.  Both
+    backends must agree."""
+    key = world.sb2.key()
+    drop_netns(key)
+    before = snapshot(world.c, backend)
+    with pytest.raises(errors.NotFound):
+        world.free.join(world.sb2)
+    assert_unchanged(before, world.c, backend)
+    assert world.free.sandbox() is None
+    assert world.free.host_ifname not in ns_links(world.netns)

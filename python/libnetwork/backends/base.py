@@ -91,13 +91,17 @@ class Backend(abc.ABC):
 
     # ------------------------------------------------------------ public
 
-    def execute(self, batch: Iterable[O.Op]) -> list[O.Result]:
+    def execute(self, batch: Iterable[O.Op],
+                stop_on_error: bool = False) -> list[O.Result]:
         """Run ``batch``; one :class:`~.ops.Result` per operation.
 
         A malformed operation raises InvalidParameter before anything is
         sent.  Kernel errors do not stop the batch: each operation gets its
         own result, as the kernel processes each message of a netlink batch
-        on its own.
+        on its own.  With ``stop_on_error``, once a run has a failure the
+        later runs are not sent (their results: ECANCELED) -- what a plan
+        whose later steps build on earlier ones needs (a run never holds an
+        operation that refers to a name an earlier one of it creates).
         """
         batch = list(batch)
         prepared = [O.prepare(op) for op in batch]
@@ -105,6 +109,12 @@ class Backend(abc.ABC):
         n = len(batch)
         i = 0
         while i < n:
+            if stop_on_error and i and any(r.errno for r in results[:i]):
+                for k in range(i, n):
+                    results[k] = O.Result(batch[k], E.ECANCELED,
+                                          "not sent: an earlier operation "
+                                          "of the batch failed")
+                break
             op = batch[i]
             t = type(op)
             if t is O.NetnsCreate or t is O.NetnsDelete:

@@ -173,9 +173,9 @@ class NativeBackend(Backend):
 
     # ------------------------------------------------------ namespaces
 
-    def execute(self, batch):
+    def execute(self, batch, stop_on_error=False):
         with self._lock:
-            return super().execute(batch)
+            return super().execute(batch, stop_on_error)
 
     def _netns_create(self, paths):
         n = len(paths)
