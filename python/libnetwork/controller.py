@@ -758,11 +758,15 @@ class Controller:
                                    or os.path.join(d, "resolv.conf"))
             if hosts:
                 self._write_hosts(sb)
-            files.build_resolv_conf(
-                sb.resolv_conf_path, host_resolv=self.config.host_resolv_conf,
-                dns=sb.spec.dns or None, search=sb.spec.dns_search or None,
-                options=sb.spec.dns_options or None,
-                ipv6=any(ep._nw.spec.enable_ipv6 for ep in sb.endpoints()))
+            # a refresh leaves a resolv.conf the user edited alone
+            write = (files.update_resolv_conf
+                     if os.path.exists(sb.resolv_conf_path)
+                     else files.build_resolv_conf)
+            write(sb.resolv_conf_path,
+                  host_resolv=self.config.host_resolv_conf,
+                  dns=sb.spec.dns or None, search=sb.spec.dns_search or None,
+                  options=sb.spec.dns_options or None,
+                  ipv6=any(ep._nw.spec.enable_ipv6 for ep in sb.endpoints()))
             self._sandboxes[sb.id()] = sb
             self._by_container[sb.container_id()] = sb
             self.store.put("sandbox", sb.id(), sb.to_json())

@@ -504,3 +504,17 @@ def test_sandbox_refresh_rebuilds(ctl, netns):
         ns_addrs(sb.key())
     assert default_routes(sb.key()) == [("10.50.0.1", "eth0")]
     assert sb.endpoints() == [ep] and ep.sandbox() is sb
+
+
+def test_sandbox_refresh_leaves_an_edited_resolv_conf_alone(ctl):
+    """libnetwork: a resolv.conf the user changed is not rewritten (its
+    recorded hash no longer matches); the hosts file is."""
+    nw = ctl.new_network("bridge", "n", ipv4=[IpamConf("10.51.0.0/24")])
+    sb = ctl.new_sandbox("c", hostname="old")
+    nw.create_endpoint("e").join(sb)
+    with open(sb.resolv_conf_path, "a") as f:
+        f.write("# mine\nnameserver 192.0.2.53\n")
+    edited = open(sb.resolv_conf_path).read()
+    sb.refresh(hostname="new", dns=["198.51.100.1"])
+    assert open(sb.resolv_conf_path).read() == edited
+    assert "10.51.0.2\tnew\n" in open(sb.hosts_path).read()
