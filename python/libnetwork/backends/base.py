@@ -107,9 +107,13 @@ class Backend(abc.ABC):
         prepared = [O.prepare(op) for op in batch]
         results: list = [None] * len(batch)
         n = len(batch)
-        i = 0
+        i = checked = 0
         while i < n:
-            if stop_on_error and i and any(r.errno for r in results[:i]):
+            # each result is looked at once: linear in the batch
+            failed = stop_on_error and any(
+                results[k].errno for k in range(checked, i))
+            checked = i
+            if failed:
                 for k in range(i, n):
                     results[k] = O.Result(batch[k], E.ECANCELED,
                                           "not sent: an earlier operation "
