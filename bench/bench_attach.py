@@ -27,6 +27,7 @@ import contextlib
 import ctypes
 import gc
 import os
+import sys
 import shutil
 import subprocess
 import tempfile
@@ -37,22 +38,16 @@ SMOKE = os.environ.get("LIBNETWORK_BENCH_SMOKE") == "1"
 NS = [1, 5] if SMOKE else [1, 100, 500]
 if os.environ.get("LIBNETWORK_BENCH_N"):
     NS = [int(x) for x in os.environ["LIBNETWORK_BENCH_N"].split()]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wiring  # noqa: E402  (bench/wiring.py)
+
 ROUNDS = 1 if SMOKE else 3
 WARMUP = 0 if SMOKE else 1
 BACKENDS = ["native", "pyroute2"]
 POOL = "10.200.0.0/16"
 
 
-def _why_not() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root (network namespaces)"
-    if os.environ.get("LIBNETWORK_ISOLATED") != "1":
-        return ("touches the kernel: run inside "
-                "`python -m libnetwork.isolate -- ...`")
-    return None
-
-
-_why = _why_not()
+_why = wiring.require_isolated()
 pytestmark = [
     pytest.mark.kernel,
     pytest.mark.skipif(_why is not None, reason=_why or ""),
