@@ -18,7 +18,7 @@ import threading
 from collections import OrderedDict
 from typing import Optional
 
-from .._binding import ffi, lib
+from .._binding import check, ffi, lib
 from . import ops as O
 from .base import Backend
 
@@ -84,9 +84,7 @@ class NativeBackend(Backend):
     @staticmethod
     def _open_here():
         p = ffi.new("struct nlc_sock **")
-        rc = lib.nlc_sock_open(p, NETLINK_ROUTE)
-        if rc < 0:
-            raise OSError(-rc, os.strerror(-rc))
+        check(lib.nlc_sock_open(p, NETLINK_ROUTE))
         return p[0]
 
     def _open_sock(self, path):
@@ -219,9 +217,7 @@ class NativeBackend(Backend):
             if lib.nlc_link_get(b, 0, name.encode()) < 0:
                 raise OSError(E.EMSGSIZE, "too many names in one lookup")
         res = self._results(b.count)
-        rc = lib.nlc_sock_exec(sock, b, res)
-        if rc < 0:
-            raise OSError(-rc, os.strerror(-rc))
+        check(lib.nlc_sock_exec(sock, b, res))
         return {name: res[i].value for i, name in enumerate(names)
                 if res[i].err == 0}
 
@@ -357,9 +353,7 @@ class NativeBackend(Backend):
                     n = fn(sock, *args, out, cap)
                     if n != -E.EINTR:
                         break
-                if n < 0:
-                    raise OSError(-n, os.strerror(-n))
-                if n <= cap:
+                if check(n) <= cap:
                     return out, n
                 cap = n + 16
 
