@@ -6,9 +6,16 @@ Every peer builds the same kernel state and tears it down again:
 * per endpoint ``i`` (timed as *wire*): a network namespace (the sandbox);
   a veth whose host end ``ve<i>`` is in link group ``group``, attached to
   ``br0`` and up, and whose peer is created directly inside the sandbox as
-  ``eth0`` with MAC ``02:42:<IPv4 bytes>`` and MTU 1500; inside the
-  sandbox ``lo`` up, ``eth0`` up, ``10.1.x.y/16`` on ``eth0`` and a default
-  route via ``10.1.0.1``;
+  ``eth0`` with MAC ``02:42:<IPv4 bytes>`` and MTU 1500, each end with one
+  tx and one rx queue (``numtxqueues 1 numrxqueues 1``, as the bridge
+  driver: the kernel's default would allocate one per CPU and then wait an
+  RCU grace period per end to switch all but one off); no IPv6 link-local
+  address on either end (``addrgenmode none``, set before ``eth0`` comes
+  up); inside the sandbox ``lo`` up, ``eth0`` up, ``10.1.x.y/16`` on
+  ``eth0`` and a default route via ``10.1.0.1``; the host end is created
+  down and brought up last, once ``eth0`` is up (as the bridge driver: an
+  end up without carrier costs an RCU grace period in the kernel's link
+  watch, under the RTNL lock -- every peer does the same);
 * timed as *unwire*: every host end deleted at once (``ip link del group
   G``: the peers go with them), then every sandbox deleted.  Teardown is
   synchronous: when it returns no veth is left in the root namespace
@@ -19,17 +26,17 @@ Peers (see :data:`IMPLS`):
 ``native``, ``pyroute2``
     The two backends, one ``execute()`` of the whole plan:
     ``[NetnsCreate]*N + [LinkAddVeth]*N + [LinkSet lo up, LinkSet eth0 up,
-    AddrAdd, RouteAdd]*N`` for wire, ``[LinkDelGroup] + [NetnsDelete]*N``
-    for unwire.
+    AddrAdd, RouteAdd]*N + [LinkSet host up]*N`` for wire,
+    ``[LinkDelGroup] + [NetnsDelete]*N`` for unwire.
 ``native-1by1``, ``pyroute2-1by1``
     The same operations, one ``execute()`` each: what batching buys.
 ``ip-batch``
     iproute2, the C reference: one ``ip -batch`` process for every
     ``netns add`` and ``link add ... type veth peer name eth0 netns sN``,
-    then one ``ip -n sN -batch -`` process per sandbox for the four
+    then one ``ip -n sN -batch -`` process per sandbox for the
     in-namespace commands (a batch file cannot switch namespace: ``-n`` is
     a global option, and ``netns exec`` inside a batch forks and execs one
-    ``ip`` per line).  Teardown is one ``ip -batch`` of ``link del group G``
+    ``ip`` per line), then one ``ip -batch`` of ``link set veN up``.  Teardown is one ``ip -batch`` of ``link del group G``
     and ``netns del sN`` lines.  ``ip-batch-jJ`` runs the per-sandbox
     processes J at a time (more cores, same work).
 ``pyroute2-iproute``
@@ -55,6 +62,7 @@ Everything here touches the kernel: run it only inside
 from __future__ import annotations
 
 import gc
+import json
 import os
 import resource
 import shutil
@@ -176,17 +184,19 @@ def setup_plan(n: int, workdir: str, group: int = GROUP) -> list:
     paths = sandbox_paths(n, workdir)
     plan: list = [O.NetnsCreate(p) for p in paths]
     eps = [endpoint(i) for i in range(n)]
-    plan += [O.LinkAddVeth(host, "eth0", peer_ns=p, master=BRIDGE, up=True,
-                           group=group, peer_mtu=1500, peer_mac=mac)
+    plan += [O.LinkAddVeth(host, "eth0", peer_ns=p, master=BRIDGE,
+                           group=group, peer_mtu=1500, peer_mac=mac,
+                           queues=1)
              for p, (host, _, mac) in zip(paths, eps)]
     # IPv4-only, as the bridge driver does it: no IPv6 link-local on either
     # end (every peer in the comparison does the same)
-    plan += [O.LinkSet(host, ipv6_ll=False) for host, _, _ in eps]
     for p, (_, addr, _) in zip(paths, eps):
         plan += (O.LinkSet("lo", up=True, ns=p),
                  O.LinkSet("eth0", up=True, ipv6_ll=False, ns=p),
                  O.AddrAdd("eth0", addr, ns=p),
                  O.RouteAdd(gateway=GATEWAY, ns=p))
+    # host ends up last, as the bridge driver: each comes up with carrier
+    plan += [O.LinkSet(host, up=True, ipv6_ll=False) for host, _, _ in eps]
     return plan
 
 
@@ -282,11 +292,19 @@ def check_wired(impl: str, n: int, paths: list[str], group: int) -> None:
             want = ipaddress.ip_interface(addr)
             have = [a.address for a in be.addresses(ns)
                     if a.index == e.index]
-            assert want in have, f"{impl}: {ns}: eth0 has {have}, want {want}"
+            assert have == [want], f"{impl}: {ns}: eth0 has {have}, want {want}"
             gw = ipaddress.ip_address(GATEWAY)
             assert any(r.dst.prefixlen == 0 and r.gateway == gw
                        and r.oif == e.index for r in be.routes(ns)), \
                 f"{impl}: {ns}: no default route via {GATEWAY}"
+        # one queue each way on both ends (iproute2 reads it back)
+        for cmd in (["ip", "-j", "-d", "link", "show", endpoint(0)[0]],
+                    ["nsenter", f"--net={paths[0]}", "ip", "-j", "-d",
+                     "link", "show", "eth0"]):
+            j = json.loads(subprocess.run(cmd, check=True, text=True,
+                                          capture_output=True).stdout)[0]
+            q = (j["num_tx_queues"], j["num_rx_queues"])
+            assert q == (1, 1), f"{impl}: {j['ifname']}: queues {q}"
     finally:
         be.close()
 
@@ -542,8 +560,8 @@ class IpBatchWiring(Wiring):
         fit in the pipe buffer: the write never blocks)."""
         p = subprocess.Popen([self.ip, "-n", f"s{i}", "-batch", "-"],
                              stdin=subprocess.PIPE)
-        p.stdin.write(f"link set lo up\nlink set eth0 addrgenmode none up\n"
-                      f"addr add {addr} dev eth0\n"
+        p.stdin.write(f"link set lo up\nlink set eth0 addrgenmode none\n"
+                      f"link set eth0 up\naddr add {addr} dev eth0\n"
                       f"route add default via {GATEWAY}\n".encode())
         p.stdin.close()
         return p
@@ -556,9 +574,10 @@ class IpBatchWiring(Wiring):
     def _wire(self, n):
         lines = [f"netns add s{i}\n" for i in range(n)]
         eps = [endpoint(i) for i in range(n)]
-        lines += [f"link add {host} group {self.group} master {BRIDGE} up "
+        lines += [f"link add {host} group {self.group} master {BRIDGE} "
+                  f"numtxqueues 1 numrxqueues 1 "
                   f"type veth peer name eth0 address {mac} mtu 1500 "
-                  f"netns s{i}\n"
+                  f"numtxqueues 1 numrxqueues 1 netns s{i}\n"
                   for i, (host, _, mac) in enumerate(eps)]
         lines += [f"link set {host} addrgenmode none\n" for host, _, _ in eps]
         with open(self._batch, "w") as f:
@@ -577,6 +596,13 @@ class IpBatchWiring(Wiring):
         finally:
             for p in running:
                 p.wait()
+        # host ends up last, with carrier (module docstring)
+        with open(self._batch, "w") as f:
+            f.writelines(f"link set {host} up\n" for host, _, _ in eps)
+        rc = subprocess.run([self.ip, "-batch", self._batch]).returncode
+        if rc:
+            raise RuntimeError(f"{self.label}: root up batch failed "
+                               f"(exit {rc})")
 
     def _unwire(self, n):
         lines = [f"link del group {self.group}\n"]
@@ -614,17 +640,21 @@ class IPRouteWiring(Wiring):
       public ``pyroute2.netns.create`` would fork a child per namespace, and
       ``IPRoute(netns=path)`` forks one more per socket.
     * Per endpoint, through the root ``IPRoute``: ``link("add", kind="veth",
-      peer={ifname eth0, net_ns_fd, address, mtu}, master, group,
-      state="up")``, then ``link("set", ifname=..., af_spec=...)``
+      peer={ifname eth0, net_ns_fd, address, mtu, num_tx/rx_queues},
+      master, group, num_tx/rx_queues)``, then ``link("set", ifname=...,
+      af_spec=...)``
       (addrgenmode none: 0.9.7 has no keyword for it, the ``IFLA_AF_SPEC``
       nest is spelled out).  Then, inside the sandbox, an
       ``IPRoute(use_socket=<its socket>)`` (built and used on this thread:
       0.9.7 refuses a ``use_socket`` socket from another thread than the
       one that built the ``IPRoute``) does ``link("set", ifname="lo",
       state="up")``, ``link_lookup(ifname="eth0")`` (one ``RTM_GETLINK``,
-      as the backends' name lookup), ``link("set", index, state="up",
-      af_spec=...)``, ``addr("add", index, address, prefixlen, broadcast)``
-      and ``route("add", gateway=...)``, and is closed (``with``).
+      as the backends' name lookup), ``link("set", index, af_spec=...)``,
+      ``link("set", index, state="up")``, ``addr("add", index, address,
+      prefixlen, broadcast)``
+      and ``route("add", gateway=...)``, and is closed (``with``); last the
+      root ``IPRoute`` brings the host end up (``link("set", ifname=...,
+      state="up")``).
       Each ``IPRoute`` runs its own asyncio event loop: a loop shared through
       ``use_event_loop`` measured no faster.
     * Teardown: ``link("del", group=G)`` (one request: 0.9.7 sends
@@ -689,8 +719,10 @@ class IPRouteWiring(Wiring):
                 try:
                     root.link("add", ifname=host, kind="veth",
                               peer={"ifname": "eth0", "net_ns_fd": fd,
-                                    "address": mac, "mtu": 1500},
-                              master=br, group=group, state="up")
+                                    "address": mac, "mtu": 1500,
+                                    "num_tx_queues": 1, "num_rx_queues": 1},
+                              master=br, group=group,
+                              num_tx_queues=1, num_rx_queues=1)
                 finally:
                     os.close(fd)
                 root.link("set", ifname=host, af_spec=_NO_LL)
@@ -706,10 +738,13 @@ class IPRouteWiring(Wiring):
                 with ipr:
                     ipr.link("set", ifname="lo", state="up")
                     eth0 = ipr.link_lookup(ifname="eth0")[0]
-                    ipr.link("set", index=eth0, state="up", af_spec=_NO_LL)
+                    # the mode first: the kernel applies it after "up"
+                    ipr.link("set", index=eth0, af_spec=_NO_LL)
+                    ipr.link("set", index=eth0, state="up")
                     ipr.addr("add", index=eth0, address=address,
                              prefixlen=int(plen), broadcast=BROADCAST)
                     ipr.route("add", gateway=GATEWAY)
+                root.link("set", ifname=host, state="up")   # with carrier
         finally:
             for s in socks:             # left unused by a failure
                 if s is not None:
@@ -768,15 +803,15 @@ def wire_ip_batch(n: int, workdir: str, group: int = GROUP,
                  group)
 
 
-STAGES = ("netns create", "veth add", "in-sandbox config", "link del group",
-          "netns delete")
+STAGES = ("netns create", "veth add", "in-sandbox config", "host ends up",
+          "link del group", "netns delete")
 
 
 def stages(backend: str, n: int, workdir: str,
            group: int = GROUP) -> list[Timing]:
     """Where the time goes: the batched plan of ``backend`` executed as its
-    five runs, each in its own ``execute()`` and timed on its own
-    (:data:`STAGES`: the three runs of the wiring, then the two of the
+    six runs, each in its own ``execute()`` and timed on its own
+    (:data:`STAGES`: the four runs of the wiring, then the two of the
     teardown).  One Timing per stage, ``phase`` = the stage name."""
     _ensure_isolated()
     ensure_bridge()
@@ -784,7 +819,8 @@ def stages(backend: str, n: int, workdir: str,
     be = open_backend(backend)
     plan = setup_plan(n, workdir, group)
     down = teardown_plan(n, workdir, group)
-    parts = [plan[:n], plan[n:2 * n], plan[2 * n:], down[:1], down[1:]]
+    parts = [plan[:n], plan[n:2 * n], plan[2 * n:6 * n], plan[6 * n:],
+             down[:1], down[1:]]
     out = []
     try:
         for name, part in zip(STAGES, parts):

@@ -81,16 +81,22 @@ int nlc_link_add_bridge(struct nlc_batch *b, const char *name, uint32_t mtu,
 
 /*
  * ip link add NAME [master M] [mtu M] [address MAC] [group G] [up]
+ *     [numtxqueues Q numrxqueues Q]
  *     type veth peer name PEER [netns NSFD] [mtu M] [address MAC]
+ *     [numtxqueues Q numrxqueues Q]
  * The peer is created directly in the namespace nsfd (-1: the socket's
  * namespace) with its final name, MAC and MTU.  It cannot be brought up in
  * the same request (the kernel opens a veth only once both ends are linked:
- * ENOTCONN); set it up in its own namespace's batch.
+ * ENOTCONN); set it up in its own namespace's batch.  queues: 0 for the
+ * kernel's default (one per possible CPU, all but one then switched off at
+ * the cost of an RCU grace period per end), else 1..NLC_MAX_QUEUES.
  */
 int nlc_link_add_veth(struct nlc_batch *b, const char *name, int master,
                       uint32_t mtu, const uint8_t *mac, int up, int64_t group,
                       const char *peer_name, int peer_nsfd, uint32_t peer_mtu,
-                      const uint8_t *peer_mac) NLC_WUR;
+                      const uint8_t *peer_mac, uint32_t queues) NLC_WUR;
+
+#define NLC_MAX_QUEUES 4096  /* the kernel's limit for numtx/rxqueues */
 
 #define NLC_ADDRGEN_EUI64 0  /* IN6_ADDR_GEN_MODE_EUI64: the default */
 #define NLC_ADDRGEN_NONE 1   /* IN6_ADDR_GEN_MODE_NONE: no link-local */

@@ -88,10 +88,22 @@ nlc_link_add_bridge(struct nlc_batch *b, const char *name, uint32_t mtu,
     return __nlc_msg_end(&m);
 }
 
+static void
+__link_queues(struct nlc_mb *m, uint32_t queues)
+{
+    if (queues) {
+        __nlc_attr_put_u32(m, IFLA_NUM_TX_QUEUES, queues);
+        __nlc_attr_put_u32(m, IFLA_NUM_RX_QUEUES, queues);
+    }
+}
+
 /**
  * nlc_link_add_veth - ip link add NAME type veth peer name PEER netns NS
  * @master: ifindex of the master (bridge) of the host end, <= 0 for none;
  * @peer_nsfd: namespace fd for the peer, -1 to keep it beside the host end;
+ * @queues: tx and rx queues of each end (numtxqueues/numrxqueues), 0 for
+ * the kernel's default: one per possible CPU, all but one of which veth
+ * then turns off again, waiting for an RCU grace period per end to do so;
  * other parameters as nlc_link_add_bridge, for each end.
  * Returns the message index, -EINVAL or -EMSGSIZE.
  */
@@ -99,12 +111,13 @@ NLC_EXPORT int
 nlc_link_add_veth(struct nlc_batch *b, const char *name, int master,
                   uint32_t mtu, const uint8_t *mac, int up, int64_t group,
                   const char *peer_name, int peer_nsfd, uint32_t peer_mtu,
-                  const uint8_t *peer_mac)
+                  const uint8_t *peer_mac, uint32_t queues)
 {
     struct nlc_mb m;
     struct nlattr *info, *data, *peer;
 
-    if (!__name_ok(name) || !__name_ok(peer_name) || group > UINT32_MAX)
+    if (!__name_ok(name) || !__name_ok(peer_name) || group > UINT32_MAX
+        || queues > NLC_MAX_QUEUES)
         return -EINVAL;
     __link_begin(&m, b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0,
                  up > 0 ? 1 : -1);
@@ -112,6 +125,7 @@ nlc_link_add_veth(struct nlc_batch *b, const char *name, int master,
     __link_common(&m, mtu, mac, group);
     if (master > 0)
         __nlc_attr_put_u32(&m, IFLA_MASTER, (uint32_t)master);
+    __link_queues(&m, queues);
     info = __nlc_nest_start(&m, IFLA_LINKINFO);
     __nlc_attr_put_str(&m, IFLA_INFO_KIND, "veth");
     data = __nlc_nest_start(&m, IFLA_INFO_DATA);
@@ -121,6 +135,7 @@ nlc_link_add_veth(struct nlc_batch *b, const char *name, int master,
     if (peer_nsfd >= 0)
         __nlc_attr_put_u32(&m, IFLA_NET_NS_FD, (uint32_t)peer_nsfd);
     __link_common(&m, peer_mtu, peer_mac, -1);
+    __link_queues(&m, queues);
     __nlc_nest_end(&m, peer);
     __nlc_nest_end(&m, data);
     __nlc_nest_end(&m, info);

@@ -330,12 +330,18 @@ class Controller:
             op = step[0]
             if isinstance(op, O.NetnsCreate):
                 return 0
-            sandbox = 0 if op.ns is None or op.ns == root else 2
+            in_root = op.ns is None or op.ns == root
+            if in_root and type(op) is O.LinkSet and op.up:
+                return 5
+            sandbox = 0 if in_root else 2
             return sandbox + (1 if isinstance(op, creates) else 2)
         # namespaces; links created in the root namespace, then what uses
-        # them there; the same inside sandboxes.  Stable, so each driver
-        # plan keeps its own order within a phase, and N endpoints' steps
-        # form a handful of runs (one sendmsg each), not N.
+        # them there; the same inside sandboxes; last, root links brought
+        # up (a veth's host end once its sandbox end is up: an end that is
+        # up without carrier costs an RCU grace period in the kernel's link
+        # watch, under the RTNL lock).  Stable, so each driver plan keeps
+        # its own order within a phase, and N endpoints' steps form a
+        # handful of runs (one sendmsg each), not N.
         plan = sorted(plan, key=phase)
         results = self.backend.execute([s[0] for s in plan],
                                        stop_on_error=True)

@@ -715,7 +715,7 @@ test_build_links(void)
     /* veth, everything set; the peer is dug out by hand */
     nlc_batch_reset(&b);
     CHECK_EQ(nlc_link_add_veth(&b, "veth-host", 3, 1400, MAC1, 1, 5,
-                               "eth0", 9, 1300, MAC2), 0);
+                               "eth0", 9, 1300, MAC2, 1), 0);
     nlh = nth(&b, 0);
     CHECK_EQ(nlh->nlmsg_flags,
              NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
@@ -729,6 +729,11 @@ test_build_links(void)
     CHECK_STR(l.kind, "veth");
     CHECK_EQ(msg_attrs(nlh, sizeof(*ifi), tb, IFLA_MAX), 0);
     CHECK(!tb[IFLA_NET_NS_FD]);
+    CHECK(tb[IFLA_NUM_TX_QUEUES] && tb[IFLA_NUM_RX_QUEUES]);
+    if (tb[IFLA_NUM_TX_QUEUES] && tb[IFLA_NUM_RX_QUEUES]) {
+        CHECK_EQ(__nlc_attr_u32(tb[IFLA_NUM_TX_QUEUES]), 1);
+        CHECK_EQ(__nlc_attr_u32(tb[IFLA_NUM_RX_QUEUES]), 1);
+    }
     CHECK(tb[IFLA_LINKINFO] != NULL);
     if (!tb[IFLA_LINKINFO])
         return;
@@ -771,16 +776,23 @@ test_build_links(void)
         CHECK_MEM(__nlc_attr_data(pb[IFLA_ADDRESS]), MAC2, 6);
     }
     CHECK(!pb[IFLA_GROUP] && !pb[IFLA_MASTER]);
+    /* each end is its own device: the queues go to the peer too */
+    CHECK(pb[IFLA_NUM_TX_QUEUES] && pb[IFLA_NUM_RX_QUEUES]);
+    if (pb[IFLA_NUM_TX_QUEUES] && pb[IFLA_NUM_RX_QUEUES]) {
+        CHECK_EQ(__nlc_attr_u32(pb[IFLA_NUM_TX_QUEUES]), 1);
+        CHECK_EQ(__nlc_attr_u32(pb[IFLA_NUM_RX_QUEUES]), 1);
+    }
 
     /* veth, minimal: no master, peer beside the host end (fd 0 is a
      * valid namespace fd and is sent) */
     CHECK_EQ(nlc_link_add_veth(&b, "v0", 0, 0, NULL, 0, -1, "v1", -1, 0,
-                               NULL), 1);
+                               NULL, 0), 1);
     CHECK_EQ(msg_attrs(nth(&b, 1), sizeof(*ifi), tb, IFLA_MAX), 0);
     CHECK(!tb[IFLA_MASTER] && !tb[IFLA_MTU] && !tb[IFLA_ADDRESS] &&
-          !tb[IFLA_GROUP]);
+          !tb[IFLA_GROUP] && !tb[IFLA_NUM_TX_QUEUES] &&
+          !tb[IFLA_NUM_RX_QUEUES]);
     CHECK_EQ(nlc_link_add_veth(&b, "v2", -1, 0, NULL, 0, -1, "v3", 0, 0,
-                               NULL), 2);
+                               NULL, 0), 2);
     CHECK_EQ(__nlc_parse_link(nth(&b, 2), &l), 0);
     CHECK_EQ(l.master, 0);
 
@@ -861,7 +873,9 @@ test_build_links(void)
     CHECK_EQ(nlc_link_add_bridge(&b, "br", 0, NULL, 0,
                                  (int64_t)UINT32_MAX + 1), -EINVAL);
     CHECK_EQ(nlc_link_add_veth(&b, "a", 0, 0, NULL, 0, -1, NULL, -1, 0,
-                               NULL), -EINVAL);
+                               NULL, 0), -EINVAL);
+    CHECK_EQ(nlc_link_add_veth(&b, "a", 0, 0, NULL, 0, -1, "b", -1, 0,
+                               NULL, NLC_MAX_QUEUES + 1), -EINVAL);
     CHECK_EQ(nlc_link_set(&b, 0, NULL, 1, -1, 0, NULL, -1, -1, NULL, -1),
              -EINVAL);
     CHECK_EQ(nlc_link_set(&b, 0, "a", 1, -1, 0, "b", -1, -1, NULL, -1),

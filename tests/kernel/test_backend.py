@@ -208,6 +208,58 @@ def test_veth_both_ends_beside_each_other(backend, oracle):
     same_links(backend, oracle())
 
 
+def test_veth_queues(backend, oracle, make_ns):
+    """``queues`` sets numtxqueues/numrxqueues of both ends, the peer's too
+    (in its own namespace); without it, the kernel's default: a queue per
+    possible CPU, one of them in use."""
+    sb = make_ns()
+    ok(backend, [O.LinkAddVeth("q0", "eth0", peer_ns=sb, queues=1),
+                 O.LinkAddVeth("d0", "d1")])
+
+    def queues(name, path=None):
+        j = oracle(path).ip("-d", "link", "show", name)[0]
+        return j["num_tx_queues"], j["num_rx_queues"]
+    assert queues("q0") == queues("eth0", sb) == (1, 1)
+    ncpu = os.sysconf("SC_NPROCESSORS_CONF")
+    default = queues("d0")
+    assert default == queues("d1")
+    assert default[0] >= 1 and default[0] == default[1]
+    if ncpu > 1:                     # the control: the kernel's default
+        assert default[0] > 1
+    ok(backend, [O.LinkAddVeth("q2", "q3", queues=3)])
+    assert queues("q2") == queues("q3") == (3, 3)
+    for bad in (0, 4097, True, "1"):
+        with pytest.raises(InvalidParameter):
+            backend.execute([O.LinkAddVeth("q4", "q5", queues=bad)])
+    assert "q4" not in oracle().links()
+
+
+def test_link_set_and_del_by_name(backend, oracle, make_ns):
+    """A LinkSet (but a rename) and a LinkDel name their link to the
+    kernel: a run that creates a link can set it up and delete it in the
+    same batch, and a missing name gives ENODEV with a message naming
+    it, as a lookup would."""
+    sb = make_ns()
+    res = ok(backend, [O.LinkAddVeth("b0", "b1", ns=sb),
+                       O.LinkSet("b0", up=True, mtu=1300, ns=sb),
+                       O.LinkSet("b1", up=True, ns=sb),
+                       O.LinkAddVeth("c0", "c1", ns=sb),
+                       O.LinkDel("c0", ns=sb)])
+    assert len(res) == 5
+    links = oracle(sb).links()
+    assert set(links) == {"lo", "b0", "b1"}
+    assert links["b0"].mtu == 1300
+    assert links["b0"].flags & IFF_UP and links["b1"].flags & IFF_UP
+    res = backend.execute([O.LinkSet("nosuch", up=True, ns=sb),
+                           O.LinkDel("nosuch", ns=sb),
+                           O.LinkSet("nosuch", mtu=1400, ipv6_ll=False,
+                                     up=True, ns=sb)])
+    for r in res:
+        exc = failed(r, E.ENODEV, NetlinkNotFound)
+        assert "no link named 'nosuch'" in str(exc), str(exc)
+    assert oracle(sb).links() == links
+
+
 def test_link_set_every_field(backend, oracle):
     ok(backend, [O.LinkAddBridge("br0"), O.LinkAddBridge("br1"),
                  O.LinkAddVeth("v0", "v1")])

@@ -99,6 +99,49 @@ def test_join_wires_veth_into_sandbox(ctl, netns):
     assert j[0]["gateway"] == "10.71.0.1" and j[0]["dev"] == "eth0"
 
 
+IFF_LOWER_UP = 0x10000       # <linux/if.h>: carrier
+
+
+def _queues(path, name):
+    j = Oracle(path).ip("-d", "link", "show", name)[0]
+    return j["num_tx_queues"], j["num_rx_queues"]
+
+
+def test_join_veth_queues_and_no_ipv6_link_local(ctl, netns):
+    """Both ends have one tx and one rx queue (the driver's default), the
+    host end is up with carrier, and on an IPv4-only network neither end
+    has an IPv6 address.  veth_queues=0 gives the kernel's default."""
+    nw = ctl.new_network("bridge", "n", ipv4=[IpamConf("10.72.0.0/24")])
+    ep = nw.create_endpoint("e")
+    sb = ctl.new_sandbox("c")
+    ep.join(sb)
+    assert _queues(netns, ep.host_ifname) == (1, 1)
+    assert _queues(sb.key(), "eth0") == (1, 1)
+    host = ns_links(netns)[ep.host_ifname]
+    assert host.flags & IFF_UP and host.flags & IFF_LOWER_UP
+    v6 = [a for a in Oracle(netns).addresses(socket.AF_INET6)
+          if a.index == host.index]
+    v6 += Oracle(sb.key()).addresses(socket.AF_INET6)
+    assert [a for a in v6 if a.address.ip != ipaddress.ip_address("::1")] \
+        == []
+
+    nw2 = ctl.new_network("bridge", "k", ipv4=[IpamConf("10.73.0.0/24")],
+                          generic={"com.docker.network.bridge.veth_queues":
+                                   "0"})
+    ep2 = nw2.create_endpoint("e2")
+    sb2 = ctl.new_sandbox("c2")
+    ep2.join(sb2)
+    tx, rx = _queues(netns, ep2.host_ifname)
+    assert tx == rx == os.sysconf("SC_NPROCESSORS_CONF")
+    assert _queues(sb2.key(), "eth0") == (tx, rx)
+    for bad in ("-1", "4097", "two"):
+        with pytest.raises(errors.InvalidParameter):
+            ctl.new_network("bridge", f"bad{bad}", generic={
+                "com.docker.network.bridge.veth_queues": bad})
+    assert {n.name() for n in ctl.networks()} >= {"n", "k"}
+    assert not any(n.name().startswith("bad") for n in ctl.networks())
+
+
 def test_second_network_is_eth1_and_gateway_moves(ctl, netns):
     n1 = ctl.new_network("bridge", "n1", ipv4=[IpamConf("10.72.0.0/24")])
     n2 = ctl.new_network("bridge", "n2", ipv4=[IpamConf("10.73.0.0/24")])

@@ -237,7 +237,7 @@ def test_bridge_unset_is_not_zero():
 
 
 def check_veth(data, name, master, mtu, mac, up, group, peer, peer_nsfd,
-               peer_mtu, peer_mac):
+               peer_mtu, peer_mac, queues=0):
     msg = decode(ifinfmsg, data, IFINFOMSG)
     assert msg["header"]["type"] == RTM_NEWLINK
     assert msg["header"]["flags"] == REQ_NEW
@@ -247,6 +247,9 @@ def check_veth(data, name, master, mtu, mac, up, group, peer, peer_nsfd,
     exp = {"IFLA_IFNAME": name.decode(), **link_common(mtu, mac, group)}
     if master > 0:
         exp["IFLA_MASTER"] = master
+    queue_attrs = ({"IFLA_NUM_TX_QUEUES": queues,
+                    "IFLA_NUM_RX_QUEUES": queues} if queues else {})
+    exp.update(queue_attrs)
     assert got == exp
     info = attrs(info)
     assert set(info) == {"IFLA_INFO_KIND", "IFLA_INFO_DATA"}
@@ -260,31 +263,34 @@ def check_veth(data, name, master, mtu, mac, up, group, peer, peer_nsfd,
             **link_common(peer_mtu, peer_mac, -1)}
     if peer_nsfd >= 0:
         pexp["IFLA_NET_NS_FD"] = peer_nsfd
+    pexp.update(queue_attrs)             # each end is a device of its own
     assert attrs(p) == pexp
 
 
 @SETTINGS
 @given(name=names, master=tristate, mtu=mtus, mac=macs, up=ups,
        group=groups, peer=names, peer_nsfd=tristate, peer_mtu=mtus,
-       peer_mac=macs)
+       peer_mac=macs, queues=st.sampled_from([0, 1, 2, 4096]))
 def test_veth_round_trip(name, master, mtu, mac, up, group, peer, peer_nsfd,
-                         peer_mtu, peer_mac):
+                         peer_mtu, peer_mac, queues):
     b = Batch()
     rc = lib.nlc_link_add_veth(b.b, name, master, mtu, nul(mac), up, group,
-                               peer, peer_nsfd, peer_mtu, nul(peer_mac))
+                               peer, peer_nsfd, peer_mtu, nul(peer_mac),
+                               queues)
     assert rc == 0
     check_veth(only(b), name, master, mtu, mac, up, group, peer, peer_nsfd,
-               peer_mtu, peer_mac)
+               peer_mtu, peer_mac, queues)
 
 
 def test_veth_full_and_minimal():
     b = Batch()
     assert lib.nlc_link_add_veth(b.b, b"veth-host", 3, 1400, MAC1, 1, 5,
-                                 b"eth0", 9, 1300, MAC2) == 0
+                                 b"eth0", 9, 1300, MAC2, 1) == 0
     assert lib.nlc_link_add_veth(b.b, b"v0", 0, 0, ffi.NULL, 0, -1,
-                                 b"v1", -1, 0, ffi.NULL) == 1
+                                 b"v1", -1, 0, ffi.NULL, 0) == 1
     full, minimal = b.messages()
-    check_veth(full, b"veth-host", 3, 1400, MAC1, 1, 5, b"eth0", 9, 1300, MAC2)
+    check_veth(full, b"veth-host", 3, 1400, MAC1, 1, 5, b"eth0", 9, 1300, MAC2,
+               1)
     check_veth(minimal, b"v0", 0, 0, None, 0, -1, b"v1", -1, 0, None)
     msg = decode(ifinfmsg, minimal, IFINFOMSG)
     assert set(attrs(msg)) == {"IFLA_IFNAME", "IFLA_LINKINFO"}
@@ -294,7 +300,7 @@ def test_veth_full_and_minimal():
     # fd 0 is a valid namespace fd: sent, not taken for "unset"
     b2 = Batch()
     assert lib.nlc_link_add_veth(b2.b, b"v2", -1, 0, ffi.NULL, 0, -1,
-                                 b"v3", 0, 0, ffi.NULL) == 0
+                                 b"v3", 0, 0, ffi.NULL, 0) == 0
     check_veth(only(b2), b"v2", -1, 0, None, 0, -1, b"v3", 0, 0, None)
 
 
@@ -566,12 +572,13 @@ INVALID = [  # (id, builder, arguments after the batch)
     ("bridge-empty-name", BR, (b"", 0, N, 0, -1)),
     ("bridge-16-byte-name", BR, (LONG, 0, N, 0, -1)),
     ("bridge-group-2**32", BR, (b"b", 0, N, 0, 2**32)),
-    ("veth-null-name", VETH, (N, 0, 0, N, 0, -1, b"p", -1, 0, N)),
-    ("veth-16-byte-name", VETH, (LONG, 0, 0, N, 0, -1, b"p", -1, 0, N)),
-    ("veth-null-peer", VETH, (b"v", 0, 0, N, 0, -1, N, -1, 0, N)),
-    ("veth-empty-peer", VETH, (b"v", 0, 0, N, 0, -1, b"", -1, 0, N)),
-    ("veth-16-byte-peer", VETH, (b"v", 0, 0, N, 0, -1, LONG, -1, 0, N)),
-    ("veth-group-2**32", VETH, (b"v", 0, 0, N, 0, 2**32, b"p", -1, 0, N)),
+    ("veth-null-name", VETH, (N, 0, 0, N, 0, -1, b"p", -1, 0, N, 0)),
+    ("veth-16-byte-name", VETH, (LONG, 0, 0, N, 0, -1, b"p", -1, 0, N, 0)),
+    ("veth-null-peer", VETH, (b"v", 0, 0, N, 0, -1, N, -1, 0, N, 0)),
+    ("veth-empty-peer", VETH, (b"v", 0, 0, N, 0, -1, b"", -1, 0, N, 0)),
+    ("veth-16-byte-peer", VETH, (b"v", 0, 0, N, 0, -1, LONG, -1, 0, N, 0)),
+    ("veth-group-2**32", VETH, (b"v", 0, 0, N, 0, 2**32, b"p", -1, 0, N, 0)),
+    ("veth-queues-4097", VETH, (b"v", 0, 0, N, 0, -1, b"p", -1, 0, N, 4097)),
     ("set-no-index-no-name", SET, (0, N, 1, -1, 0, N, -1, -1, N, -1)),
     ("set-empty-name", SET, (0, b"", 1, -1, 0, N, -1, -1, N, -1)),
     ("set-16-byte-name", SET, (-5, LONG, 1, -1, 0, N, -1, -1, N, -1)),
@@ -633,7 +640,7 @@ BUILDERS = {
                                                 MAC1, 1, 77),
     "veth": lambda b: lib.nlc_link_add_veth(
         b, b"veth0123456789a", 7, 1500, MAC1, 1, 3, b"eth0123456789ab", 5,
-        1400, MAC2),
+        1400, MAC2, 4096),
     "set": lambda b: lib.nlc_link_set(b, 0, b"eth0", 1, 4, 1400, N, 6, 2,
                                       MAC2, 1),
     "del": lambda b: lib.nlc_link_del(b, 0, b"gone0"),

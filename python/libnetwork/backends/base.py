@@ -10,7 +10,12 @@ allows:
   batch on that namespace's socket; a run is cut early only where an
   operation refers by name to a link that an earlier operation of the same
   run creates, renames, moves or deletes (its ifindex is not known before);
-* names are resolved to ifindexes once per run, in one batched lookup.
+* names are resolved to ifindexes once per run, in one batched lookup --
+  only where the message needs an index: ``LinkSet`` (but a rename) and
+  ``LinkDel`` name their link to the kernel (``IFLA_IFNAME``, index 0), so
+  they need no lookup and never cut a run.  That also spares the kernel
+  work: ``RTM_GETLINK`` first syncs the device's pending link-watch event,
+  which for an up link without carrier waits for an RCU grace period.
 
 A backend implements the primitives at the bottom of :class:`Backend`.
 """
@@ -35,6 +40,7 @@ _REF_FIELDS = {
     O.RouteDel: ("oif",),
 }
 _ALL = object()   # "every name of the namespace may have changed"
+_NO_SET = (None, None, None, None)   # ops.prepare() of a bare LinkSet
 
 
 def _touched(op, ns, root):
@@ -61,14 +67,24 @@ def _touched(op, ns, root):
     return ()
 
 
+def by_name(op) -> bool:
+    """Is ``op``'s link named to the kernel (``IFLA_IFNAME``, index 0)
+    rather than resolved to an ifindex first?  A rename needs the index."""
+    t = type(op)
+    return (t is O.LinkDel or (t is O.LinkSet and op.name is None)) \
+        and type(op.link) is str
+
+
 def _refs(op):
+    """The names ``op`` needs resolved to ifindexes before it is sent."""
     fields = _REF_FIELDS.get(type(op))
     if not fields:
         return ()
+    named = by_name(op)
     out = []
     for f in fields:
         v = getattr(op, f)
-        if isinstance(v, str):
+        if isinstance(v, str) and not (named and f == "link"):
             out.append(v)
     return out
 
@@ -206,12 +222,26 @@ class Backend(abc.ABC):
                     op, E.ENODEV, f"no link named {missing[0]!r} in namespace "
                     f"{ns or self.root or '(root)'}")
             else:
+                if type(op) is O.LinkSet and op.up and op.ipv6_ll is not None:
+                    # the kernel applies IFLA_AF_SPEC after the flags: the
+                    # mode must be in place before the link comes up, or a
+                    # link that has carrier at once gets its link-local
+                    # address by the old mode.  So the mode goes first, on
+                    # its own (the op's own message sets it again).
+                    items.append((k, O.LinkSet(op.link, ipv6_ll=op.ipv6_ll,
+                                               ns=op.ns), _NO_SET))
                 items.append((k, op, prepared[k]))
         if not items:
             return
         outs = self._exec(ns, items, names)
         for (k, op, _), (err, msg, value) in zip(items, outs):
-            results[k] = O.Result(op, err, msg, value)
+            if err == E.ENODEV and by_name(op):
+                # the kernel gives no text; say what a lookup would have
+                msg = (f"no link named {op.link!r} in namespace "
+                       f"{ns or self.root or '(root)'}")
+            if results[k] is None or not results[k].errno:
+                # an op sent as two messages: its first failure
+                results[k] = O.Result(batch[k], err, msg, value)
 
     # ----------------------------------------------- backend primitives
 

@@ -282,14 +282,14 @@ class NativeBackend(Backend):
             -1 if group is None else group)
 
     def _b_veth(self, b, op, prep, names):
-        name, peer, mtu, mac, group, pmtu, pmac = prep
+        name, peer, mtu, mac, group, pmtu, pmac, queues = prep
         master = -1 if op.master is None else self._idx(op.master, names)
         pns = op.peer_ns
         nsfd = -1 if pns is None or pns == op.ns else self._nsfd(pns)
         return lib.nlc_link_add_veth(
             b, name, master, mtu or 0, mac or _NULL, int(op.up),
             -1 if group is None else group, peer, nsfd,
-            pmtu or 0, pmac or _NULL)
+            pmtu or 0, pmac or _NULL, queues or 0)
 
     def _b_set(self, b, op, prep, names):
         new_name, mtu, group, mac = prep
@@ -302,13 +302,19 @@ class NativeBackend(Backend):
         nsfd = -1 if op.netns is None else self._nsfd(op.netns)
         addrgen = -1 if op.ipv6_ll is None else (
             lib.NLC_ADDRGEN_EUI64 if op.ipv6_ll else lib.NLC_ADDRGEN_NONE)
+        if type(op.link) is str and not new_name:     # base.by_name
+            index, name = 0, op.link.encode()
+        else:
+            index, name = self._idx(op.link, names), _NULL
         return lib.nlc_link_set(
-            b, self._idx(op.link, names), _NULL, _tri(op.up), master,
+            b, index, name, _tri(op.up), master,
             mtu or 0, new_name or _NULL, nsfd,
             -1 if group is None else group, mac or _NULL, addrgen)
 
     def _b_del(self, b, op, prep, names):
-        return lib.nlc_link_del(b, self._idx(op.link, names), _NULL)
+        if type(op.link) is str:                       # base.by_name
+            return lib.nlc_link_del(b, 0, op.link.encode())
+        return lib.nlc_link_del(b, op.link, _NULL)
 
     def _b_del_group(self, b, op, prep, names):
         return lib.nlc_link_del_group(b, op.group)

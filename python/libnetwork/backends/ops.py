@@ -26,6 +26,7 @@ LinkRef = Union[int, str]
 NS = Optional[str]
 
 IFNAMSIZ = 16
+MAX_QUEUES = 4096      # the kernel's limit for numtxqueues / numrxqueues
 IFF_UP = 0x1
 
 __all__ = [
@@ -71,6 +72,13 @@ class LinkAddVeth:
     ``master`` and, with ``up``, up, all in one request.  The peer is left
     down: the kernel cannot open a veth end before both are linked
     (ENOTCONN), so bring it up with a :class:`LinkSet` in ``peer_ns``.
+
+    ``queues`` (``numtxqueues``/``numrxqueues`` of both ends): ``None`` is
+    the kernel's default, one queue per possible CPU of which veth uses
+    one and switches the rest off, waiting for an RCU grace period per end
+    to do so.  ``queues=1`` gives the same single active queue without the
+    wait (about a third of the wall time of wiring an endpoint, measured on
+    2 CPUs); only ``ethtool -L`` can no longer add queues later.
     """
     name: str
     peer_name: str
@@ -82,6 +90,7 @@ class LinkAddVeth:
     group: Optional[int] = None
     peer_mtu: Optional[int] = None
     peer_mac: Optional[str] = None
+    queues: Optional[int] = None
     ns: NS = None
 
 
@@ -370,7 +379,8 @@ def _prep_veth(op):
             check_mac(op, "mac", op.mac),
             check_u32(op, "group", op.group),
             check_u32(op, "peer_mtu", op.peer_mtu, 68, 65535),
-            check_mac(op, "peer_mac", op.peer_mac))
+            check_mac(op, "peer_mac", op.peer_mac),
+            check_u32(op, "queues", op.queues, 1, MAX_QUEUES))
 
 
 def _prep_set(op):

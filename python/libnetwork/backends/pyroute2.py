@@ -499,12 +499,15 @@ class Pyroute2Backend(Backend):
             return _msg(ifinfmsg, RTM_NEWLINK, _CREATE,
                         _link_fields(0, True if op.up else None), attrs)
         if t is O.LinkAddVeth:
-            _, _, mtu, mac, group, peer_mtu, peer_mac = prep
+            _, _, mtu, mac, group, peer_mtu, peer_mac, queues = prep
             peer = [("IFLA_IFNAME", op.peer_name)]
             if peer_mtu is not None:
                 peer.append(("IFLA_MTU", peer_mtu))
             if peer_mac is not None:
                 peer.append(("IFLA_ADDRESS", op.peer_mac.lower()))
+            if queues is not None:
+                peer += [("IFLA_NUM_TX_QUEUES", queues),
+                         ("IFLA_NUM_RX_QUEUES", queues)]
             if op.peer_ns is not None:
                 peer.append(("IFLA_NET_NS_FD", self._nsfd(fds, op.peer_ns)))
             # the peer stays down: a veth end cannot open before both
@@ -520,6 +523,9 @@ class Pyroute2Backend(Backend):
                 attrs.append(("IFLA_GROUP", group))
             if op.master is not None:
                 attrs.append(("IFLA_MASTER", self._ref(op.master, names)))
+            if queues is not None:
+                attrs += [("IFLA_NUM_TX_QUEUES", queues),
+                          ("IFLA_NUM_RX_QUEUES", queues)]
             attrs.append(("IFLA_LINKINFO", {"attrs": [
                 ("IFLA_INFO_KIND", "veth"),
                 ("IFLA_INFO_DATA", {"attrs": [("VETH_INFO_PEER", pmsg)]}),
@@ -533,6 +539,12 @@ class Pyroute2Backend(Backend):
                 attrs.append(("IFLA_NET_NS_FD", self._nsfd(fds, op.netns)))
             if op.name is not None:
                 attrs.append(("IFLA_IFNAME", op.name))
+                index = self._ref(op.link, names)
+            elif isinstance(op.link, str):        # base.by_name
+                attrs.append(("IFLA_IFNAME", op.link))
+                index = 0
+            else:
+                index = op.link
             if mtu is not None:
                 attrs.append(("IFLA_MTU", mtu))
             if mac is not None:
@@ -548,10 +560,13 @@ class Pyroute2Backend(Backend):
                     "attrs": [("IFLA_INET6_ADDR_GEN_MODE",
                                0 if op.ipv6_ll else 1)]})]}))
             return _msg(ifinfmsg, RTM_NEWLINK, _REQ,
-                        _link_fields(self._ref(op.link, names), op.up), attrs)
+                        _link_fields(index, op.up), attrs)
         if t is O.LinkDel:
+            if isinstance(op.link, str):          # base.by_name
+                return _msg(ifinfmsg, RTM_DELLINK, _REQ, _link_fields(0),
+                            [("IFLA_IFNAME", op.link)])
             return _msg(ifinfmsg, RTM_DELLINK, _REQ,
-                        _link_fields(self._ref(op.link, names)), [])
+                        _link_fields(op.link), [])
         if t is O.LinkDelGroup:
             return _msg(ifinfmsg, RTM_DELLINK, _REQ, _link_fields(0),
                         [("IFLA_GROUP", op.group)])

@@ -4,11 +4,15 @@ Kernel shape (``ip`` equivalents):
 
     network:  ip link add br-<id12> [mtu M] group G up type bridge
               ip addr add <gateway>/<plen> dev br-<id12>   (and IPv6, nodad)
-    join:     ip link add veth<id11> master br-<id12> group G up
+    join:     ip link add veth<id11> master br-<id12> group G
+                  numtxqueues 1 numrxqueues 1
                   type veth peer name ethN netns <sandbox> address <mac>
-              ip -n <sandbox> link set ethN up
+                  numtxqueues 1 numrxqueues 1
+              ip -n <sandbox> link set ethN [addrgenmode none] up
               ip -n <sandbox> addr add <ip>/<plen> dev ethN  (and IPv6, nodad)
               ip -n <sandbox> route add default via <gateway> dev ethN
+              ip link set veth<id11> [addrgenmode none] up
+              (addrgenmode none: IPv4-only networks)
     leave:    ip link del veth<id11>
 
 Unlike Docker's libnetwork, which creates the pair at endpoint creation and
@@ -34,6 +38,12 @@ from ..errors import Conflict, InvalidParameter, PoolOverlap
 MAX_PORTS = 1023            # BR_MAX_PORTS - 1: port numbers 1..1023
 DEFAULT_MTU = 1500
 IPV6_EUI64 = netlabel.PREFIX + ".bridge.ipv6_eui64"
+# tx/rx queues of each veth end: 1 (the default here) is the one queue a
+# veth uses anyway, without the RCU grace period per end that the kernel's
+# default (a queue per CPU, all but one switched off) costs; 0 asks for the
+# kernel's default, for those who add queues later with ``ethtool -L``
+VETH_QUEUES = netlabel.PREFIX + ".bridge.veth_queues"
+DEFAULT_VETH_QUEUES = 1
 
 
 def _truthy(v) -> bool:
@@ -84,6 +94,15 @@ class BridgeDriver:
         mtu = int(opts.get(netlabel.DRIVER_MTU) or DEFAULT_MTU)
         if not 68 <= mtu <= 65535:
             raise InvalidParameter(f"{netlabel.DRIVER_MTU}={mtu}: 68..65535")
+        queues = opts.get(VETH_QUEUES, DEFAULT_VETH_QUEUES)
+        try:
+            queues = int(queues)
+        except (TypeError, ValueError):
+            queues = -1
+        if not 0 <= queues <= O.MAX_QUEUES:
+            raise InvalidParameter(f"{VETH_QUEUES}={opts.get(VETH_QUEUES)!r}:"
+                                   f" 0 (the kernel's default) to "
+                                   f"{O.MAX_QUEUES}")
         for other in others:
             if other.type() != self.type:
                 continue
@@ -101,7 +120,8 @@ class BridgeDriver:
             icc=_truthy(opts.get(netlabel.BRIDGE_ENABLE_ICC, True)),
             masquerade=_truthy(opts.get(netlabel.BRIDGE_ENABLE_IP_MASQUERADE,
                                         True)),
-            ipv6_eui64=_truthy(opts.get(IPV6_EUI64, False)))
+            ipv6_eui64=_truthy(opts.get(IPV6_EUI64, False)),
+            veth_queues=queues)
 
     def create_network(self, nw):
         st = nw.driver_state
@@ -141,20 +161,25 @@ class BridgeDriver:
         # and MLD, most of its cost of bringing a veth pair up
         ll6 = None if nw.spec.enable_ipv6 else False
         plan = [
+            # the host end is born down and comes up last (the controller
+            # runs root-namespace "up"s after the sandboxes): a veth end up
+            # before its peer has no carrier, and the kernel's link watch
+            # then waits an RCU grace period for it, holding the RTNL lock
             (O.LinkAddVeth(ep.host_ifname, ifname, peer_ns=ns,
-                           master=st["bridge"], mtu=st["mtu"], up=True,
+                           master=st["bridge"], mtu=st["mtu"],
                            group=st["group"], peer_mtu=st["mtu"],
-                           peer_mac=ep.mac),
+                           peer_mac=ep.mac,
+                           queues=st.get("veth_queues",
+                                         DEFAULT_VETH_QUEUES) or None),
              O.LinkDel(ep.host_ifname)),
+            (O.LinkSet(ifname, up=True, ipv6_ll=ll6, ns=ns), None),
         ]
-        if ll6 is not None:
-            plan.append((O.LinkSet(ep.host_ifname, ipv6_ll=ll6), None))
-        plan.append((O.LinkSet(ifname, up=True, ipv6_ll=ll6, ns=ns), None))
         if ep.addr is not None:
             plan.append((O.AddrAdd(ifname, ep.addr, ns=ns), None))
         if ep.addr6 is not None:
             plan.append((O.AddrAdd(ifname, ep.addr6, nodad=True, ns=ns),
                          None))
+        plan.append((O.LinkSet(ep.host_ifname, up=True, ipv6_ll=ll6), None))
         return plan
 
     def default_routes(self, nw, ep, sb, ifname):
