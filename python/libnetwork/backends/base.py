@@ -123,6 +123,7 @@ class Backend(abc.ABC):
         prepared = [O.prepare(op) for op in batch]
         results: list = [None] * len(batch)
         n = len(batch)
+        refs_of: list = [()] * n       # names each op needs resolved
         i = checked = 0
         while i < n:
             # each result is looked at once: linear in the batch
@@ -163,16 +164,18 @@ class Backend(abc.ABC):
                         None if o.ns == root else o.ns) != ns:
                     break
                 refs = _refs(o)
-                if refs and j > i and (dirty or touched.intersection(refs)):
-                    break
-                needed.update(refs)
+                if refs:
+                    if j > i and (dirty or touched.intersection(refs)):
+                        break
+                    needed.update(refs)
+                    refs_of[j] = refs
                 t2 = _touched(o, ns, root)
                 if t2 is _ALL:
                     dirty = True
                 else:
                     touched.update(t2)
                 j += 1
-            self._run(ns, batch, prepared, results, i, j, needed)
+            self._run(ns, batch, prepared, results, i, j, needed, refs_of)
             i = j
         return results
 
@@ -202,7 +205,7 @@ class Backend(abc.ABC):
 
     # -------------------------------------------------------- internals
 
-    def _run(self, ns, batch, prepared, results, i, j, needed):
+    def _run(self, ns, batch, prepared, results, i, j, needed, refs_of):
         names: dict = {}
         if needed:
             try:
@@ -216,7 +219,7 @@ class Backend(abc.ABC):
         items = []
         for k in range(i, j):
             op = batch[k]
-            missing = [r for r in _refs(op) if r not in names]
+            missing = [r for r in refs_of[k] if r not in names]
             if missing:
                 results[k] = O.Result(
                     op, E.ENODEV, f"no link named {missing[0]!r} in namespace "

@@ -16,6 +16,7 @@ validates nothing.  Validation happens once per batch, in
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 from typing import NamedTuple, Optional, Union
@@ -275,9 +276,16 @@ def _bad(op, field, value, why):
     return InvalidParameter(f"{type(op).__name__}.{field}={value!r}: {why}")
 
 
+_BAD_IFNAME_CHAR = re.compile("[/: \t\n\r\f\v\0]")
+_valid_ifnames: dict = {}      # name -> its bytes: names repeat ("eth0")
+
+
 def check_ifname(op, field, name):
     """Interface names are 1..15 bytes, not '.'/'..', no '/', ':' or space
     (the kernel's dev_valid_name)."""
+    raw = _valid_ifnames.get(name) if type(name) is str else None
+    if raw is not None:
+        return raw
     if not isinstance(name, str):
         raise _bad(op, field, name, "an interface name must be a str")
     raw = name.encode()
@@ -285,8 +293,11 @@ def check_ifname(op, field, name):
         raise _bad(op, field, name,
                    f"an interface name is 1 to {IFNAMSIZ - 1} bytes, "
                    f"this one is {len(raw)}")
-    if name in (".", "..") or any(c in name for c in "/: \t\n\r\f\v\0"):
+    if name in (".", "..") or _BAD_IFNAME_CHAR.search(name):
         raise _bad(op, field, name, "not a valid interface name")
+    if len(_valid_ifnames) >= 4096:
+        _valid_ifnames.clear()
+    _valid_ifnames[name] = raw
     return raw
 
 
