@@ -126,6 +126,42 @@ def new(*options, **kw) -> "Controller":
     return Controller(cfg.resolved())
 
 
+def group_sandbox_steps(plan: list, root) -> list:
+    """``plan`` (``[(op, undo)]``) with, within each run of consecutive
+    steps inside sandboxes, the steps of one sandbox together, in their
+    order: each sandbox then is one batch on its socket rather than one per
+    kind of step (``lo`` up of every new sandbox, then every join ...).
+    A run is left as it is when one of its steps moves a link between
+    namespaces (``netns``, ``peer_ns``): only then could one sandbox's steps
+    depend on another's."""
+    out: list = []
+    i, n = 0, len(plan)
+
+    def in_sandbox(op):
+        return not isinstance(op, O.NetnsCreate) and op.ns is not None \
+            and op.ns != root
+    while i < n:
+        if not in_sandbox(plan[i][0]):
+            out.append(plan[i])
+            i += 1
+            continue
+        j = i
+        while j < n and in_sandbox(plan[j][0]):
+            j += 1
+        run = plan[i:j]
+        if any(getattr(s[0], "netns", None) is not None or
+               getattr(s[0], "peer_ns", None) is not None for s in run):
+            out += run
+        else:
+            by_ns: dict = {}
+            for s in run:
+                by_ns.setdefault(s[0].ns, []).append(s)
+            for steps in by_ns.values():
+                out += steps
+        i = j
+    return out
+
+
 class Controller:
     """Owns the networks, endpoints and sandboxes of one host."""
 
@@ -343,6 +379,7 @@ class Controller:
         # its own order within a phase, and N endpoints' steps form a
         # handful of runs (one sendmsg each), not N.
         plan = sorted(plan, key=phase)
+        plan = group_sandbox_steps(plan, root)
         results = self.backend.execute([s[0] for s in plan],
                                        stop_on_error=True)
         undos = [s[1] for s, r in zip(plan, results)
