@@ -24,6 +24,13 @@
  * reuse, so that allocating and releasing one ordinal over and over does
  * not go to malloc each time.
  *
+ * Hint.  The leaf last written to is remembered (dropping it forgets it).
+ * A set or clear in that leaf which leaves its two summaries as they were
+ * (still full or not, still empty or not: most of them) changes nothing
+ * above it, so it needs no walk from the root; and a search that starts
+ * in it looks there first.  Next-fit pairs then cost the same in a /64
+ * (9 levels) as in a /16 (1 level).
+ *
  * Bits past `last` are never set, so the nodes on the path to `last` may
  * never look full.  That is harmless: a search can only enter them as
  * the slot holding hi (hi <= last), a boundary slot that is searched
@@ -83,6 +90,8 @@ struct nlc_bitmap {
     int err;                        /* of the last nlc_bitmap_alloc()    */
     unsigned nspare;
     struct __node *spare;           /* emptied nodes, linked by child[0] */
+    struct __node *hint;            /* the leaf last set or cleared in,  */
+    uint64_t hint_k;                /* leaf index k; NULL when dropped   */
     struct __node root;
 };
 
@@ -147,6 +156,8 @@ __node_new(struct nlc_bitmap *bm)
 static void
 __node_drop(struct nlc_bitmap *bm, struct __node *n)
 {
+    if (n == bm->hint)
+        bm->hint = NULL;
     if (bm->nspare == BM_SPARE) {
         free(n);
         return;
@@ -278,38 +289,76 @@ __find(const struct __node *n, unsigned lvl, uint64_t lo, uint64_t hi,
     return 0;
 }
 
-/* The first free ordinal for nlc_bitmap_alloc(): see nlc.h. */
+/*
+ * The first free ordinal for nlc_bitmap_alloc(): see nlc.h.  When the
+ * search starts in the hint leaf, that leaf is tried first: a free ordinal
+ * there, from the start on, is the first one of the whole search.
+ */
 static int
 __search(const struct nlc_bitmap *bm, int serial, uint64_t lo, uint64_t hi,
          uint64_t *out)
 {
     const struct __node *root = &bm->root;
     uint64_t c = bm->cursor;
+    uint64_t from = !serial || c <= lo || c > hi ? lo : c;
 
-    if (!serial || c <= lo || c > hi)
+    if (bm->hint && from >> BM_LEAF_SHIFT == bm->hint_k) {
+        uint64_t end = from | ((1ULL << BM_LEAF_SHIFT) - 1);
+
+        if (__find(bm->hint, 0, from, end < hi ? end : hi, out))
+            return 1;
+    }
+    if (from == lo)
         return __find(root, bm->height, lo, hi, out);
     return __find(root, bm->height, c, hi, out) ||
            __find(root, bm->height, lo, c - 1, out);
+}
+
+/*
+ * The summaries of a leaf that its parent records: whether it is full,
+ * whether it holds anything.  A change within the leaf that keeps both
+ * needs no walk from the root.
+ */
+static inline unsigned
+__leaf_state(const struct __node *leaf)
+{
+    return (leaf->full == ~0ULL) | (leaf->nz != 0) << 1;
 }
 
 static int
 __set(struct nlc_bitmap *bm, uint64_t ord)
 {
     struct __path path;
-    unsigned j = __slot(ord, 0);
+    unsigned j = __slot(ord, 0), was;
     uint64_t bit = 1ULL << (ord & 63);
-    struct __node *leaf;
-    int rc = __walk_create(bm, ord, &path);
+    struct __node *leaf = bm->hint;
+    int rc;
 
-    if (rc)
-        return rc;
-    leaf = path.node[0];
+    if (!leaf || ord >> BM_LEAF_SHIFT != bm->hint_k) {
+        rc = __walk_create(bm, ord, &path);
+        if (rc)
+            return rc;
+        leaf = path.node[0];
+        bm->hint = leaf;
+        bm->hint_k = ord >> BM_LEAF_SHIFT;
+        if (leaf->u.word[j] & bit)
+            return -EEXIST;
+        leaf->u.word[j] |= bit;
+        __leaf_word_changed(leaf, j);
+        bm->used++;
+        __fixup(bm, &path, 0);
+        return 0;
+    }
     if (leaf->u.word[j] & bit)
         return -EEXIST;
+    was = __leaf_state(leaf);
     leaf->u.word[j] |= bit;
     __leaf_word_changed(leaf, j);
     bm->used++;
-    __fixup(bm, &path, 0);
+    if (__leaf_state(leaf) != was) {
+        __walk(bm, ord, &path);
+        __fixup(bm, &path, 0);
+    }
     return 0;
 }
 
@@ -317,16 +366,31 @@ static int
 __clear(struct nlc_bitmap *bm, uint64_t ord)
 {
     struct __path path;
-    unsigned j = __slot(ord, 0);
-    uint64_t bit = 1ULL << (ord & 63);
-    struct __node *leaf = __walk(bm, ord, &path);
+    unsigned j = __slot(ord, 0), was;
+    uint64_t bit = 1ULL << (ord & 63), k = ord >> BM_LEAF_SHIFT;
+    struct __node *leaf = bm->hint;
+    int known = leaf && k == bm->hint_k;
 
-    if (!leaf || !(leaf->u.word[j] & bit))
+    if (!known) {
+        leaf = __walk(bm, ord, &path);
+        if (!leaf)
+            return -ENOENT;
+    }
+    if (!(leaf->u.word[j] & bit))
         return -ENOENT;
+    was = __leaf_state(leaf);
     leaf->u.word[j] &= ~bit;
     __leaf_word_changed(leaf, j);
     bm->used--;
-    __fixup(bm, &path, 0);
+    if (leaf->nz) {                 /* it stays: the hint from now on */
+        bm->hint = leaf;
+        bm->hint_k = k;
+    }
+    if (__leaf_state(leaf) != was) {
+        if (known)
+            __walk(bm, ord, &path);
+        __fixup(bm, &path, 0);      /* drops an emptied leaf, and its hint */
+    }
     return 0;
 }
 
@@ -560,6 +624,13 @@ nlc_bitmap_alloc(struct nlc_bitmap *bm, int serial, uint64_t lo, uint64_t hi)
         return UINT64_MAX;
     bm->cursor = ord == bm->last ? 0 : ord + 1;
     return ord;
+}
+
+/* nlc_bitmap_alloc() with the arguments held in *req (see nlc.h). */
+NLC_EXPORT uint64_t
+nlc_bitmap_alloc_req(const struct nlc_bitmap_req *req)
+{
+    return nlc_bitmap_alloc(req->bm, req->serial, req->lo, req->hi);
 }
 
 /* 0 after a successful nlc_bitmap_alloc(), else its -errno. */

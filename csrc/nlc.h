@@ -303,6 +303,22 @@ uint64_t nlc_bitmap_alloc(struct nlc_bitmap *bm, int serial, uint64_t lo,
 /* 0 after a successful nlc_bitmap_alloc, else its -errno. */
 int nlc_bitmap_error(const struct nlc_bitmap *bm);
 
+/*
+ * One allocation request, to be repeated: nlc_bitmap_alloc_req(req) is
+ * nlc_bitmap_alloc(req->bm, req->serial, req->lo, req->hi).  An IPAM pool
+ * asks with the same arguments every time, and a binding passes one
+ * pointer much faster than four arguments (cffi: one argument avoids the
+ * argument tuple), so the fast path builds the request once and keeps it.
+ * The request is the caller's memory and only read.
+ */
+struct nlc_bitmap_req {
+    struct nlc_bitmap *bm;
+    int serial;
+    uint64_t lo;
+    uint64_t hi;
+};
+uint64_t nlc_bitmap_alloc_req(const struct nlc_bitmap_req *req);
+
 /* Allocates count ordinals into out[] exactly as count calls of
  * nlc_bitmap_alloc would, or none at all (-ENOSPC, state unchanged). */
 int nlc_bitmap_alloc_many(struct nlc_bitmap *bm, uint64_t count, int serial,

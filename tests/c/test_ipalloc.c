@@ -544,6 +544,42 @@ test_memory(void)
     nlc_bitmap_free(bm);
 }
 
+/*
+ * The hint leaf (the last one written): filled through the hint, it must
+ * read full from the root, so that a search goes past it; emptied, it
+ * must go, hint and all, and be walked to again.
+ */
+static void
+test_hint_transitions(void)
+{
+    struct nlc_bitmap *bm = new_bitmap(UINT64_MAX);
+    uint64_t base = 1ULL << 40;
+
+    for (uint64_t i = 0; i < 4096; i++)
+        CHECK_EQ(nlc_bitmap_alloc(bm, 0, base, UINT64_MAX), base + i);
+    CHECK_EQ(nlc_bitmap_alloc(bm, 0, base, UINT64_MAX), base + 4096);
+    CHECK_EQ(nlc_bitmap_release(bm, base + 7), 0);
+    CHECK_EQ(nlc_bitmap_alloc(bm, 0, base, UINT64_MAX), base + 7);
+    CHECK_EQ(nlc_bitmap_alloc(bm, 0, base, UINT64_MAX), base + 4097);
+    CHECK_EQ(nlc_bitmap_alloc(bm, 0, 0, UINT64_MAX), 0);
+    CHECK_EQ(nlc_bitmap_alloc(bm, 1, base, base + 4095), UINT64_MAX);
+    CHECK_EQ(nlc_bitmap_error(bm), -ENOSPC);
+    for (uint64_t i = 0; i < 4098; i++)
+        CHECK_EQ(nlc_bitmap_release(bm, base + i), 0);
+    CHECK_EQ(nlc_bitmap_used(bm), 1);
+    CHECK_EQ(nlc_bitmap_size_bytes(bm), 40 + 24);
+    CHECK_EQ(nlc_bitmap_test(bm, base), 0);
+    CHECK_EQ(nlc_bitmap_release(bm, base), -ENOENT);
+    CHECK_EQ(nlc_bitmap_set(bm, base + 1), 0);
+    CHECK_EQ(nlc_bitmap_test(bm, base + 1), 1);
+    CHECK_EQ(nlc_bitmap_release(bm, base + 1), 0);
+    CHECK_EQ(nlc_bitmap_release(bm, base + 1), -ENOENT);
+    CHECK_EQ(nlc_bitmap_release(bm, 0), 0);
+    CHECK_EQ(nlc_bitmap_used(bm), 0);
+    CHECK_EQ(nlc_bitmap_size_bytes(bm), 40);
+    nlc_bitmap_free(bm);
+}
+
 /* Seconds taken by n first-fit allocate + release pairs (best of 3). */
 static double
 time_pairs(struct nlc_bitmap *bm, unsigned n)
@@ -722,6 +758,7 @@ main(void)
     test_full_range();
     test_bad_bytes();
     test_memory();
+    test_hint_transitions();
     test_search_skips_full_runs();
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
         test_random_model(sizes[i] - 1, sizes[i] > 5000 ? 3000 : 2000);

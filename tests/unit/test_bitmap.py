@@ -178,6 +178,7 @@ class BitmapMachine(RuleBasedStateMachine):
         self.model = Model(size)
         self.bms = [cls(size) for cls in classes]
         self.points = interesting(size)
+        self.last = None            # the last allocate()'s arguments
 
     # -- drawing helpers
     def ordinal(self, data) -> int:
@@ -206,7 +207,10 @@ class BitmapMachine(RuleBasedStateMachine):
     # -- rules
     @rule(data=st.data(), serial=st.booleans())
     def allocate(self, data, serial):
-        lo, hi = self.span(data)
+        self.allocate_with(serial, *self.span(data))
+
+    def allocate_with(self, serial, lo, hi):
+        self.last = (serial, lo, hi)
         want = self.model.allocate(serial, lo, self.size if hi is None else hi)
         for bm in self.bms:
             if want is None:
@@ -214,6 +218,15 @@ class BitmapMachine(RuleBasedStateMachine):
                     bm.allocate(serial, lo, hi)
             else:
                 assert bm.allocate(serial=serial, lo=lo, hi=hi) == want
+
+    @rule(times=st.integers(1, 70))
+    def allocate_again(self, times):
+        """The last allocate()'s arguments again, as a pool asks: the
+        native bitmap's kept request (a one-argument call), up to and
+        through exhaustion of small ranges."""
+        if self.last is not None:
+            for _ in range(times):
+                self.allocate_with(*self.last)
 
     @rule(data=st.data(), serial=st.booleans(),
           count=st.integers(0, 70) | st.integers(0, 5000))

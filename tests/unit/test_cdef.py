@@ -93,7 +93,7 @@ def test_bitmap_module_binds_exactly_the_bitmap_functions():
     names = {n for n in dir(blib) if n.startswith("nlc_")}
     want = {n for n in dir(_binding.lib)
             if n.startswith("nlc_bitmap_")}
-    assert names == want and len(want) == 14
+    assert names == want and len(want) == 15
 
 
 def test_bitmap_module_source_keeps_the_gil(tmp_path):

@@ -17,7 +17,10 @@ The per-call wrappers are kept to one foreign call on the success path:
 the cffi functions are bound to module globals, a C failure is looked up
 only when the UINT64_MAX sentinel or a non-zero rc comes back, and a
 negative or too large Python int surfaces as cffi's OverflowError, caught
-at no cost until it happens.
+at no cost until it happens.  ``allocate`` keeps its last arguments as a
+C request (``struct nlc_bitmap_req``): asked again with the same ones, as
+a pool is, it makes a one-argument call, which cffi passes without
+building an argument tuple (about 110 ns of a 4-argument call's 170 here).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from ._pybitmap import (PyBitmap, check_size, exhausted_error, ordinal_error,
 __all__ = ["Bitmap", "NativeBitmap", "PyBitmap"]
 
 _SENTINEL = (1 << 64) - 1
+_NO_REQ = (object(), None, None, None)      # matches no call
 
 if AVAILABLE:
     _new = lib.nlc_bitmap_new
@@ -43,6 +47,7 @@ if AVAILABLE:
     _used = lib.nlc_bitmap_used
     _cursor = lib.nlc_bitmap_cursor
     _alloc = lib.nlc_bitmap_alloc
+    _alloc_req = lib.nlc_bitmap_alloc_req
     _error = lib.nlc_bitmap_error
     _alloc_many = lib.nlc_bitmap_alloc_many
     _set = lib.nlc_bitmap_set
@@ -59,7 +64,7 @@ class NativeBitmap:
     in the C core.  The API and the errors are those of
     :class:`~._pybitmap.PyBitmap`."""
 
-    __slots__ = ("_bm", "_last")
+    __slots__ = ("_bm", "_last", "_req")
 
     def __init__(self, size: int):
         if not AVAILABLE:
@@ -71,6 +76,7 @@ class NativeBitmap:
             raise MemoryError("nlc_bitmap_new")
         self._bm = ffi.gc(out[0], _free)
         self._last = size - 1
+        self._req = _NO_REQ
 
     # -------------------------------------------------------- properties
 
@@ -118,13 +124,29 @@ class NativeBitmap:
         """Allocates and returns the first free ordinal of ``[lo, hi)``,
         or with ``serial`` the first at or after the cursor, wrapping to
         ``lo``.  Raises PoolExhausted when none is free."""
+        r = self._req              # one read: a consistent (key, request)
+        if r[0] is serial and r[1] == lo and r[2] == hi:
+            n = _alloc_req(r[3])
+        else:
+            n = self._allocate_new(serial, lo, hi)
+        if n == _SENTINEL and _error(self._bm):
+            raise self._alloc_error(_error(self._bm), None, lo, hi)
+        return n
+
+    def _allocate_new(self, serial, lo, hi) -> int:
+        """allocate() with other arguments than the last time: the
+        four-argument call, then, unless the range was refused, these
+        arguments kept as the request for the next time."""
         bm = self._bm
+        top = self._last if hi is None else hi - 1
         try:
-            n = _alloc(bm, serial, lo, self._last if hi is None else hi - 1)
+            n = _alloc(bm, serial, lo, top)
         except OverflowError:
             raise range_error(self._last + 1, lo, hi) from None
-        if n == _SENTINEL and _error(bm):
-            raise self._alloc_error(_error(bm), None, lo, hi)
+        if n != _SENTINEL or _error(bm) != -errno.EINVAL:
+            req = ffi.new("struct nlc_bitmap_req *")
+            req.bm, req.serial, req.lo, req.hi = bm, serial, lo, top
+            self._req = (serial, lo, hi, req)
         return n
 
     def allocate_many(self, count: int, serial: bool = False, lo: int = 0,
@@ -212,6 +234,7 @@ class NativeBitmap:
         self = cls.__new__(cls)
         self._bm = ffi.gc(out[0], _free)
         self._last = lib.nlc_bitmap_last(out[0])
+        self._req = _NO_REQ
         return self
 
 
