@@ -16,20 +16,29 @@
  *                    bit b of word j of leaf k = ordinal 4096k + 64j + b
  *
  * Every node keeps two summaries of its 64 slots: `full` bit i is set
- * when slot i (a word, or a child subtree) has no free ordinal, `nz` bit
- * i when it holds at least one allocated ordinal.  A NULL child is an
- * entirely free subtree: nodes are allocated on first use and freed when
- * they become empty, so memory is proportional to the ordinals in use.
+ * when slot i (a word, or a child subtree) has no free ordinal; `nz` bit i
+ * of a leaf when word i is not zero, of a node when child i is linked.  A
+ * NULL child is an entirely free subtree: nodes are allocated on first use
+ * and freed when they become empty (but one chain, see "Kept"), so memory
+ * is proportional to the ordinals in use.
  * An emptied node is all zeros; up to BM_SPARE of them are kept for
  * reuse, so that allocating and releasing one ordinal over and over does
  * not go to malloc each time.
  *
+ * Kept.  The leaf emptied last is not dropped: it stays linked, with its
+ * ancestors, until another leaf is emptied (then the nodes of its chain
+ * that hold nothing are dropped) or the bitmap is freed.  So allocating
+ * and releasing one ordinal of an otherwise empty /64 over and over does
+ * not build and tear down a chain of nine nodes, nor walk it, each time.
+ * A search sees the kept leaf as the free space it is; serialization
+ * skips it (no allocated ordinal).  Memory is that of the nodes in use,
+ * plus one chain, plus the spares.
+ *
  * Hint.  The leaf last written to is remembered (dropping it forgets it).
- * A set or clear in that leaf which leaves its two summaries as they were
- * (still full or not, still empty or not: most of them) changes nothing
- * above it, so it needs no walk from the root; and a search that starts
- * in it looks there first.  Next-fit pairs then cost the same in a /64
- * (9 levels) as in a /16 (1 level).
+ * A set or clear in that leaf that does not fill it up or make it not full
+ * (most of them) changes nothing above it, so it needs no walk from the
+ * root; and a search that starts in it looks there first.  Next-fit pairs
+ * then cost the same in a /64 (9 levels) as in a /16 (1 level).
  *
  * Bits past `last` are never set, so the nodes on the path to `last` may
  * never look full.  That is harmless: a search can only enter them as
@@ -75,7 +84,7 @@
 
 struct __node {
     uint64_t full;                  /* slot i has no free ordinal        */
-    uint64_t nz;                    /* slot i holds an allocated ordinal */
+    uint64_t nz;                    /* leaf: word i != 0; node: linked   */
     union {
         uint64_t word[64];          /* level 0: the bits                 */
         struct __node *child[64];   /* level >= 1: NULL = all free       */
@@ -92,6 +101,8 @@ struct nlc_bitmap {
     struct __node *spare;           /* emptied nodes, linked by child[0] */
     struct __node *hint;            /* the leaf last set or cleared in,  */
     uint64_t hint_k;                /* leaf index k; NULL when dropped   */
+    struct __node *kept;            /* the leaf emptied last, left linked */
+    uint64_t kept_k;                /* with its emptied ancestors; or NULL */
     struct __node root;
 };
 
@@ -168,28 +179,22 @@ __node_drop(struct nlc_bitmap *bm, struct __node *n)
 }
 
 /*
- * After the summaries of path->node[lvl] changed, brings its ancestors'
- * summaries up to date and drops the nodes that became empty (never the
- * root).  Stops as soon as a parent already records the right state.
+ * After the full bit of path->node[lvl] may have changed, brings its
+ * ancestors' full bits up to date.  Stops as soon as a parent already
+ * records the right state.  (Links, hence nz bits of nodes, change only
+ * in __walk_create() and __drop_empty_up().)
  */
 static void
 __fixup(struct nlc_bitmap *bm, struct __path *path, unsigned lvl)
 {
     for (; lvl < bm->height; lvl++) {
         struct __node *n = path->node[lvl], *parent = path->node[lvl + 1];
-        unsigned i = path->slot[lvl + 1];
-        uint64_t bit = 1ULL << i;
+        uint64_t bit = 1ULL << path->slot[lvl + 1];
         uint64_t full = n->full == ~0ULL ? bit : 0;
-        uint64_t nz = n->nz ? bit : 0;
 
-        if ((parent->full & bit) == full && (parent->nz & bit) == nz)
+        if ((parent->full & bit) == full)
             return;
-        parent->full = (parent->full & ~bit) | full;
-        parent->nz = (parent->nz & ~bit) | nz;
-        if (!nz) {
-            parent->u.child[i] = NULL;
-            __node_drop(bm, n);
-        }
+        parent->full ^= bit;
     }
 }
 
@@ -213,9 +218,39 @@ __walk(struct nlc_bitmap *bm, uint64_t ord, struct __path *path)
 }
 
 /*
- * Like __walk(), allocating the missing nodes down to the leaf.  A new
- * node is linked with its nz bit set (the caller is about to store an
- * ordinal in it); on -ENOMEM the new, still empty nodes are dropped.
+ * From path->node[lvl] up, unlinks and drops the nodes that hold nothing
+ * (an empty leaf; a node without children), up to the first one that
+ * holds something.  Never the root.
+ */
+static void
+__drop_empty_up(struct nlc_bitmap *bm, struct __path *path, unsigned lvl)
+{
+    for (; lvl < bm->height && !path->node[lvl]->nz; lvl++) {
+        struct __node *parent = path->node[lvl + 1];
+        unsigned i = path->slot[lvl + 1];
+
+        parent->u.child[i] = NULL;
+        parent->nz &= ~(1ULL << i);
+        __node_drop(bm, path->node[lvl]);
+    }
+}
+
+/* Drops what is still empty of the kept chain (see "Kept"). */
+static void
+__prune_kept(struct nlc_bitmap *bm)
+{
+    struct __path path;
+
+    if (!bm->kept)
+        return;
+    bm->kept = NULL;
+    if (__walk(bm, bm->kept_k << BM_LEAF_SHIFT, &path))
+        __drop_empty_up(bm, &path, 0);
+}
+
+/*
+ * Like __walk(), allocating and linking the missing nodes down to the
+ * leaf; on -ENOMEM the new nodes, still empty, are dropped again.
  */
 static int
 __walk_create(struct nlc_bitmap *bm, uint64_t ord, struct __path *path)
@@ -231,7 +266,7 @@ __walk_create(struct nlc_bitmap *bm, uint64_t ord, struct __path *path)
             struct __node *c = __node_new(bm);
 
             if (!c) {
-                __fixup(bm, path, l);
+                __drop_empty_up(bm, path, l);
                 return -ENOMEM;
             }
             n->u.child[i] = c;
@@ -314,60 +349,48 @@ __search(const struct nlc_bitmap *bm, int serial, uint64_t lo, uint64_t hi,
            __find(root, bm->height, lo, c - 1, out);
 }
 
-/*
- * The summaries of a leaf that its parent records: whether it is full,
- * whether it holds anything.  A change within the leaf that keeps both
- * needs no walk from the root.
- */
-static inline unsigned
-__leaf_state(const struct __node *leaf)
-{
-    return (leaf->full == ~0ULL) | (leaf->nz != 0) << 1;
-}
-
 static int
 __set(struct nlc_bitmap *bm, uint64_t ord)
 {
     struct __path path;
-    unsigned j = __slot(ord, 0), was;
-    uint64_t bit = 1ULL << (ord & 63);
+    unsigned j = __slot(ord, 0);
+    uint64_t bit = 1ULL << (ord & 63), was_full;
     struct __node *leaf = bm->hint;
-    int rc;
+    int known = leaf && ord >> BM_LEAF_SHIFT == bm->hint_k;
 
-    if (!leaf || ord >> BM_LEAF_SHIFT != bm->hint_k) {
-        rc = __walk_create(bm, ord, &path);
+    if (!known) {
+        int rc = __walk_create(bm, ord, &path);
+
         if (rc)
             return rc;
         leaf = path.node[0];
         bm->hint = leaf;
         bm->hint_k = ord >> BM_LEAF_SHIFT;
-        if (leaf->u.word[j] & bit)
-            return -EEXIST;
-        leaf->u.word[j] |= bit;
-        __leaf_word_changed(leaf, j);
-        bm->used++;
-        __fixup(bm, &path, 0);
-        return 0;
     }
     if (leaf->u.word[j] & bit)
         return -EEXIST;
-    was = __leaf_state(leaf);
+    was_full = leaf->full;
     leaf->u.word[j] |= bit;
     __leaf_word_changed(leaf, j);
     bm->used++;
-    if (__leaf_state(leaf) != was) {
-        __walk(bm, ord, &path);
+    if ((leaf->full == ~0ULL) != (was_full == ~0ULL)) {
+        if (known)
+            __walk(bm, ord, &path);
         __fixup(bm, &path, 0);
     }
     return 0;
 }
 
+/*
+ * An emptied leaf stays linked, as the kept chain; the chain kept before
+ * goes (see "Kept").
+ */
 static int
 __clear(struct nlc_bitmap *bm, uint64_t ord)
 {
     struct __path path;
-    unsigned j = __slot(ord, 0), was;
-    uint64_t bit = 1ULL << (ord & 63), k = ord >> BM_LEAF_SHIFT;
+    unsigned j = __slot(ord, 0);
+    uint64_t bit = 1ULL << (ord & 63), k = ord >> BM_LEAF_SHIFT, was_full;
     struct __node *leaf = bm->hint;
     int known = leaf && k == bm->hint_k;
 
@@ -378,18 +401,21 @@ __clear(struct nlc_bitmap *bm, uint64_t ord)
     }
     if (!(leaf->u.word[j] & bit))
         return -ENOENT;
-    was = __leaf_state(leaf);
+    was_full = leaf->full;
     leaf->u.word[j] &= ~bit;
     __leaf_word_changed(leaf, j);
     bm->used--;
-    if (leaf->nz) {                 /* it stays: the hint from now on */
-        bm->hint = leaf;
-        bm->hint_k = k;
-    }
-    if (__leaf_state(leaf) != was) {
+    bm->hint = leaf;
+    bm->hint_k = k;
+    if ((leaf->full == ~0ULL) != (was_full == ~0ULL)) {
         if (known)
             __walk(bm, ord, &path);
-        __fixup(bm, &path, 0);      /* drops an emptied leaf, and its hint */
+        __fixup(bm, &path, 0);
+    }
+    if (!leaf->nz && bm->kept != leaf) {
+        __prune_kept(bm);           /* never this leaf's ancestors: they */
+        bm->kept = leaf;            /* link it                           */
+        bm->kept_k = k;
     }
     return 0;
 }
@@ -511,6 +537,9 @@ __write_leaf(const struct __node *leaf, uint64_t k, void *ctx)
     struct __writer *w = ctx;
     uint64_t mask = __leaf_is_full(leaf, k, w->last) ? 0 : leaf->nz;
 
+    if (!leaf->nz)
+        return;                     /* the kept leaf: nothing allocated */
+
     w->nleaves++;
     if (w->buf) {
         __put64(w->buf + w->len, k);
@@ -524,14 +553,17 @@ __write_leaf(const struct __node *leaf, uint64_t k, void *ctx)
     }
 }
 
+/* Frees every node under n: by the links, which the kept chain has too. */
 static void
 __free_tree(struct __node *n, unsigned lvl)
 {
-    for (uint64_t m = n->nz; lvl > 0 && m; m &= m - 1) {
-        struct __node *c = n->u.child[__builtin_ctzll(m)];
+    for (unsigned i = 0; lvl > 0 && i < 64; i++) {
+        struct __node *c = n->u.child[i];
 
-        __free_tree(c, lvl - 1);
-        free(c);
+        if (c) {
+            __free_tree(c, lvl - 1);
+            free(c);
+        }
     }
 }
 

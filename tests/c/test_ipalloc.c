@@ -539,8 +539,9 @@ test_memory(void)
     x = 12345;
     for (unsigned i = 0; i < 1000; i++, x += 0x9e3779b97f4a7c15ULL)
         CHECK_EQ(nlc_bitmap_release(bm, x), 0);
-    /* every node freed again, but for the few kept for reuse */
-    CHECK(heap_used() - base <= 10 * 600);
+    /* every node freed again, but for the spares kept for reuse and the
+     * chain of the leaf emptied last (9 nodes in a /64) */
+    CHECK(heap_used() - base <= (10 + 9) * 600);
     nlc_bitmap_free(bm);
 }
 
