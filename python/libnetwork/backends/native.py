@@ -60,6 +60,7 @@ class NativeBackend(Backend):
         self._socks: OrderedDict = OrderedDict()   # ns path -> nlc_sock*
         self._fds: OrderedDict = OrderedDict()     # ns path -> fd
         self._idents: dict = {}                    # ns path -> (dev, ino)
+        self._checked: Optional[set] = None        # during execute()
         self._buf = ffi.new("uint8_t[]", _BATCH_CAP)
         self._batch = ffi.new("struct nlc_batch *")
         lib.nlc_batch_init(self._batch, self._buf, _BATCH_CAP)
@@ -105,6 +106,13 @@ class NativeBackend(Backend):
         ident = self._idents.get(path)
         if ident is None:
             return
+        checked = self._checked
+        if checked is not None:
+            # once per execute(): within it, only our own deletions and
+            # creations rebind a path, and those forget it themselves
+            if path in checked:
+                return
+            checked.add(path)
         try:
             st = os.stat(path)
             same = (st.st_dev, st.st_ino) == ident
@@ -173,7 +181,11 @@ class NativeBackend(Backend):
 
     def execute(self, batch, stop_on_error=False):
         with self._lock:
-            return super().execute(batch, stop_on_error)
+            self._checked = set()
+            try:
+                return super().execute(batch, stop_on_error)
+            finally:
+                self._checked = None
 
     def _netns_create(self, paths):
         n = len(paths)
