@@ -246,7 +246,8 @@ int nlc_route_dump(struct nlc_sock *s, int family, struct nlc_route *out,
 
 /*
  * Creates n network namespaces, each bound at paths[i] (a file that must
- * not exist, in an existing directory), on one helper thread.  When fds is
+ * not exist, in an existing directory), on a helper thread (on one per
+ * online CPU for a large batch of distinct paths).  When fds is
  * not NULL, fds[i] receives an O_CLOEXEC descriptor of the namespace; when
  * socks is not NULL, socks[i] receives a netlink socket of `protocol`
  * opened inside it.  errs[i] is 0 or -errno; a failed entry leaves no file,

@@ -775,6 +775,31 @@ def test_netns_create_and_delete_many(backend, oracle, nsdir):
     assert not [p for p in paths if f" {p} " in mounts]
 
 
+def test_netns_create_a_large_batch(backend, oracle, nsdir):
+    """Enough distinct paths for the native core to share them among one
+    helper thread per CPU: every one a namespace of its own, with its
+    socket working, the results in the batch's order.  The same path twice
+    in a batch: the first creates it, the second finds it (EEXIST), as in
+    order, however many helpers."""
+    me = thread_ns()
+    paths = [os.path.join(nsdir, f"big{i}") for i in range(150)]
+    ok(backend, [O.NetnsCreate(p) for p in paths]
+       + [O.LinkSet("lo", up=True, ns=p) for p in paths])
+    assert thread_ns() == me
+    assert len({ns_inode(p) for p in paths}) == 150
+    assert ns_inode(oracle().path) not in {ns_inode(p) for p in paths}
+    for p in (paths[0], paths[75], paths[149]):
+        assert oracle(p).link("lo").flags & IFF_UP
+    dup = [os.path.join(nsdir, f"dup{i}") for i in range(100)]
+    dup[90] = dup[7]
+    res = backend.execute([O.NetnsCreate(p) for p in dup])
+    assert [k for k, r in enumerate(res) if r.errno] == [90]
+    failed(res[90], E.EEXIST, NetlinkConflict)
+    assert all(is_netns(p) for p in dup)
+    ok(backend, [O.NetnsDelete(p) for p in paths + sorted(set(dup))])
+    assert not any(os.path.exists(p) for p in paths + dup)
+
+
 def test_netns_create_over_an_existing_path(backend, oracle, make_ns,
                                             nsdir):
     taken = make_ns("taken")
