@@ -247,34 +247,52 @@ nlc_sock_open_at(const int *nsfds, size_t n, int protocol,
     return rc < 0 ? rc : (int)j.done;
 }
 
+static int
+__delete_one(const char *path)
+{
+    if (!path)
+        return -EINVAL;
+    if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL)
+        return -errno;
+    if (unlink(path) < 0)
+        return -errno;
+    return 0;
+}
+
+static void *
+__delete_main(void *arg)
+{
+    struct __ns_job *j = arg;
+    size_t i;
+
+    while ((i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->n)
+        j->errs[i] = __delete_one(j->paths[i]);
+    return NULL;
+}
+
 /**
  * nlc_netns_delete - detach and unlink each path.  A path that is a plain
  * file (a namespace whose bind mount is already gone) is unlinked too.
- * Returns the number deleted; errs[i] is 0 or -errno.
+ * Each detach waits for an RCU grace period; a large batch of distinct
+ * paths is shared by helpers as for creation, so that waits overlap (and
+ * when no helper can start, the caller's thread does it all: it never
+ * changes namespace here).  Returns the number deleted; errs[i] is 0 or
+ * -errno.
  */
 NLC_EXPORT int
 nlc_netns_delete(const char *const *paths, size_t n, int *errs)
 {
+    struct __ns_job j = { .paths = paths, .n = n, .errs = errs };
+    unsigned helpers;
     int done = 0;
 
     if ((!paths || !errs) && n)
         return -EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        errs[i] = 0;
-        if (!paths[i]) {
-            errs[i] = -EINVAL;
-            continue;
-        }
-        if (umount2(paths[i], MNT_DETACH) < 0 && errno != EINVAL) {
-            errs[i] = -errno;
-            continue;
-        }
-        if (unlink(paths[i]) < 0) {
-            errs[i] = -errno;
-            continue;
-        }
-        done++;
-    }
+    helpers = n ? __create_helpers(paths, n) : 1;
+    if (helpers < 2 || __on_helpers(__delete_main, &j, helpers) < 0)
+        __delete_main(&j);          /* what no helper took, here */
+    for (size_t i = 0; i < n; i++)
+        done += errs[i] == 0;
     return done;
 }
 

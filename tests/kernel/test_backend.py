@@ -796,7 +796,11 @@ def test_netns_create_a_large_batch(backend, oracle, nsdir):
     assert [k for k, r in enumerate(res) if r.errno] == [90]
     failed(res[90], E.EEXIST, NetlinkConflict)
     assert all(is_netns(p) for p in dup)
-    ok(backend, [O.NetnsDelete(p) for p in paths + sorted(set(dup))])
+    gone = paths + sorted(set(dup))
+    gone.insert(200, gone[3])           # deleted twice: the second fails
+    res = backend.execute([O.NetnsDelete(p) for p in gone])
+    assert [k for k, r in enumerate(res) if r.errno] == [200]
+    failed(res[200], E.ENOENT, NetlinkNotFound)
     assert not any(os.path.exists(p) for p in paths + dup)
 
 
