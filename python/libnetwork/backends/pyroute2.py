@@ -367,16 +367,24 @@ class Pyroute2Backend(Backend):
     def _netns_create(self, paths):
         """``ip netns add`` for each path, on a short-lived thread that
         ``unshare``s into each new namespace, opens our socket there while
-        it is inside (so no later ``setns`` is needed), and then ends."""
+        it is inside (so no later ``setns`` is needed), and then ends.  A
+        large batch of distinct paths is shared by one such thread per CPU
+        (the kernel builds namespaces in parallel; ctypes lets go of the
+        GIL in unshare and mount), as the C core does."""
         out: list = [None] * len(paths)
+        todo = iter(range(len(paths)))      # next() is atomic under the GIL
 
         def work():
-            for i, path in enumerate(paths):
-                out[i] = _create_one(path)
+            for i in todo:
+                out[i] = _create_one(paths[i])
 
-        t = threading.Thread(target=work, name="libnetwork-netns-create")
-        t.start()
-        t.join()
+        threads = [threading.Thread(target=work,
+                                    name=f"libnetwork-netns-create-{k}")
+                   for k in range(_create_helpers(paths))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
         res = []
         with self._lock:
             for path, r in zip(paths, out):
@@ -395,26 +403,27 @@ class Pyroute2Backend(Backend):
         return res
 
     def _netns_delete(self, paths):
-        """``ip netns del``: close our socket inside, detach, unlink."""
-        out = []
+        """``ip netns del``: close our socket inside, detach, unlink.  Each
+        detach waits for an RCU grace period; a large batch of distinct
+        paths is shared by threads, as for creation, so the waits overlap."""
+        out: list = [None] * len(paths)
+        todo = iter(range(len(paths)))
+
+        def work():
+            for i in todo:
+                out[i] = _delete_one(paths[i])
+
         with self._lock:
             for path in paths:
                 self._drop(path)
-                bpath = os.fsencode(path)
-                if _libc.umount2(bpath, MNT_DETACH) != 0:
-                    err = _errno()
-                    # EINVAL: not a mount point (the binding is already
-                    # gone); the file is still ours to remove
-                    if err != E.EINVAL:
-                        out.append((err,
-                                    f"umount {path}: {os.strerror(err)}"))
-                        continue
-                try:
-                    os.unlink(path)
-                except OSError as exc:
-                    out.append((exc.errno, f"unlink {path}: {exc.strerror}"))
-                    continue
-                out.append((0, ""))
+            threads = [threading.Thread(target=work,
+                                        name=f"libnetwork-netns-delete-{k}")
+                       for k in range(_create_helpers(paths) - 1)]
+            for t in threads:
+                t.start()
+            work()                      # this thread takes its share too
+            for t in threads:
+                t.join()
         return out
 
     # ----------------------------------------------------------- links
@@ -842,6 +851,20 @@ class Pyroute2Backend(Backend):
         return out
 
 
+_NS_PER_HELPER = 32            # as csrc/netns.c
+_NS_MAX_HELPERS = 8
+
+
+def _create_helpers(paths) -> int:
+    """Threads for creating ``paths``: one per CPU and per 32 paths, and
+    one only when a path repeats (the first must win, as in order)."""
+    h = min(len(paths) // _NS_PER_HELPER, os.cpu_count() or 1,
+            _NS_MAX_HELPERS)
+    if h < 2 or len(set(paths)) != len(paths):
+        return 1
+    return h
+
+
 def _create_one(path: str):
     """Runs on the namespace thread: bind a new namespace at ``path``;
     ``(errno, message, socket in it or None)``."""
@@ -867,6 +890,21 @@ def _create_one(path: str):
     except OSError:
         sock = None        # the namespace exists; a socket comes later
     return (0, "", sock)
+
+
+def _delete_one(path: str):
+    """Detach and unlink ``path``: ``(errno, message)``."""
+    if _libc.umount2(os.fsencode(path), MNT_DETACH) != 0:
+        err = _errno()
+        # EINVAL: not a mount point (the binding is already gone); the
+        # file is still ours to remove
+        if err != E.EINVAL:
+            return (err, f"umount {path}: {os.strerror(err)}")
+    try:
+        os.unlink(path)
+    except OSError as exc:
+        return (exc.errno, f"unlink {path}: {exc.strerror}")
+    return (0, "")
 
 
 def _unlink_quiet(path):
