@@ -134,13 +134,26 @@ def world(request):
         w.close()
 
 
+def measure(benchmark, what, backend, n, setup, target):
+    """``target(cids)`` timed over ROUNDS rounds, each after its own
+    untimed ``setup()``; group ``what-n``.  Asserts that it ran."""
+    benchmark.group = f"{what}-{n}"
+    benchmark.extra_info.update(backend=backend, n=n)
+    ran = []
+
+    def timed(cids):
+        target(cids)
+        ran.append(cids)
+
+    benchmark.pedantic(timed, setup=setup, rounds=ROUNDS, iterations=1,
+                       warmup_rounds=WARMUP)
+    assert ran, f"the {what} target never ran"
+
+
 @pytest.mark.parametrize("n", NS)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_attach(benchmark, world, backend, n):
-    benchmark.group = f"attach-{n}"
-    benchmark.extra_info.update(backend=backend, n=n)
     w = world(backend)
-    rounds = []
 
     def setup():
         if w.attached:                       # the previous round's
@@ -152,11 +165,8 @@ def test_attach(benchmark, world, backend, n):
     def target(cids):
         w.c.attach(w.net, cids)
         w.attached = cids
-        rounds.append(cids)
 
-    benchmark.pedantic(target, setup=setup, rounds=ROUNDS, iterations=1,
-                       warmup_rounds=WARMUP)
-    assert rounds, "the attach target never ran"
+    measure(benchmark, "attach", backend, n, setup, target)
     w.check(n)
     w.c.detach(w.attached)
     w.check(0)
@@ -165,10 +175,7 @@ def test_attach(benchmark, world, backend, n):
 @pytest.mark.parametrize("n", NS)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_detach(benchmark, world, backend, n):
-    benchmark.group = f"detach-{n}"
-    benchmark.extra_info.update(backend=backend, n=n)
     w = world(backend)
-    rounds = []
 
     def setup():
         cids = w.ids(n)
@@ -176,11 +183,5 @@ def test_detach(benchmark, world, backend, n):
         gc.collect()
         return (cids,), {}
 
-    def target(cids):
-        w.c.detach(cids)
-        rounds.append(cids)
-
-    benchmark.pedantic(target, setup=setup, rounds=ROUNDS, iterations=1,
-                       warmup_rounds=WARMUP)
-    assert rounds, "the detach target never ran"
+    measure(benchmark, "detach", backend, n, setup, w.c.detach)
     w.check(0)

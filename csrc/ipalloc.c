@@ -349,12 +349,31 @@ __search(const struct nlc_bitmap *bm, int serial, uint64_t lo, uint64_t hi,
            __find(root, bm->height, lo, c - 1, out);
 }
 
+/*
+ * After the word of the leaf that holds ord changed: the leaf's summaries,
+ * and, when it became full or stopped being full, its ancestors' full bits
+ * (the path is walked for that only then, unless have_path).
+ */
+static void
+__word_changed(struct nlc_bitmap *bm, struct __node *leaf, uint64_t ord,
+               struct __path *path, int have_path)
+{
+    int was_full = leaf->full == ~0ULL;
+
+    __leaf_word_changed(leaf, __slot(ord, 0));
+    if ((leaf->full == ~0ULL) != was_full) {
+        if (!have_path)
+            __walk(bm, ord, path);
+        __fixup(bm, path, 0);
+    }
+}
+
 static int
 __set(struct nlc_bitmap *bm, uint64_t ord)
 {
     struct __path path;
     unsigned j = __slot(ord, 0);
-    uint64_t bit = 1ULL << (ord & 63), was_full;
+    uint64_t bit = 1ULL << (ord & 63);
     struct __node *leaf = bm->hint;
     int known = leaf && ord >> BM_LEAF_SHIFT == bm->hint_k;
 
@@ -369,15 +388,9 @@ __set(struct nlc_bitmap *bm, uint64_t ord)
     }
     if (leaf->u.word[j] & bit)
         return -EEXIST;
-    was_full = leaf->full;
     leaf->u.word[j] |= bit;
-    __leaf_word_changed(leaf, j);
+    __word_changed(bm, leaf, ord, &path, !known);
     bm->used++;
-    if ((leaf->full == ~0ULL) != (was_full == ~0ULL)) {
-        if (known)
-            __walk(bm, ord, &path);
-        __fixup(bm, &path, 0);
-    }
     return 0;
 }
 
@@ -390,7 +403,7 @@ __clear(struct nlc_bitmap *bm, uint64_t ord)
 {
     struct __path path;
     unsigned j = __slot(ord, 0);
-    uint64_t bit = 1ULL << (ord & 63), k = ord >> BM_LEAF_SHIFT, was_full;
+    uint64_t bit = 1ULL << (ord & 63), k = ord >> BM_LEAF_SHIFT;
     struct __node *leaf = bm->hint;
     int known = leaf && k == bm->hint_k;
 
@@ -401,17 +414,11 @@ __clear(struct nlc_bitmap *bm, uint64_t ord)
     }
     if (!(leaf->u.word[j] & bit))
         return -ENOENT;
-    was_full = leaf->full;
     leaf->u.word[j] &= ~bit;
-    __leaf_word_changed(leaf, j);
+    __word_changed(bm, leaf, ord, &path, !known);
     bm->used--;
     bm->hint = leaf;
     bm->hint_k = k;
-    if ((leaf->full == ~0ULL) != (was_full == ~0ULL)) {
-        if (known)
-            __walk(bm, ord, &path);
-        __fixup(bm, &path, 0);
-    }
     if (!leaf->nz && bm->kept != leaf) {
         __prune_kept(bm);           /* never this leaf's ancestors: they */
         bm->kept = leaf;            /* link it                           */

@@ -111,13 +111,13 @@ __cmp_str(const void *a, const void *b)
 }
 
 /*
- * How many helpers may share the creation of paths[0..n): one per online
+ * How many helpers may share the work on paths[0..n): one per online
  * CPU and per NS_PER_HELPER paths, and one only when two entries name the
  * same path (then the first must win and the second see EEXIST, as in
  * order) or the check cannot be made.
  */
 static unsigned
-__create_helpers(const char *const *paths, size_t n)
+__helpers_for(const char *const *paths, size_t n)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     size_t h = n / NS_PER_HELPER;
@@ -217,7 +217,7 @@ nlc_netns_create(const char *const *paths, size_t n, int protocol, int *fds,
         return -EINVAL;
     if (n == 0)
         return 0;
-    rc = __on_helpers(__create_main, &j, __create_helpers(paths, n));
+    rc = __on_helpers(__create_main, &j, __helpers_for(paths, n));
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < n; i++)
@@ -288,7 +288,7 @@ nlc_netns_delete(const char *const *paths, size_t n, int *errs)
 
     if ((!paths || !errs) && n)
         return -EINVAL;
-    helpers = n ? __create_helpers(paths, n) : 1;
+    helpers = n ? __helpers_for(paths, n) : 1;
     if (helpers < 2 || __on_helpers(__delete_main, &j, helpers) < 0)
         __delete_main(&j);          /* what no helper took, here */
     for (size_t i = 0; i < n; i++)

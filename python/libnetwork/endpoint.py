@@ -8,6 +8,7 @@ from typing import Callable, Optional
 
 from . import netlabel
 from .errors import InvalidParameter
+from .options import of_kind
 
 __all__ = [
     "Endpoint", "EndpointSpec", "create_option_ipam",
@@ -33,10 +34,7 @@ class EndpointSpec:
 EndpointOption = Callable[[EndpointSpec], None]
 
 
-def _kind(fn):
-    """Mark ``fn`` as a endpoint option (``attach`` takes both kinds)."""
-    fn.option_kind = "endpoint"
-    return fn
+_kind = of_kind("endpoint")
 
 
 def create_option_ipam(ipv4=None, ipv6=None, ll_ips=None,

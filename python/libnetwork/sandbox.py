@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Callable, NamedTuple, Optional
 
 from .errors import InvalidParameter
+from .options import of_kind
 
 __all__ = [
     "Sandbox", "SandboxSpec", "InterfaceStatistics", "option_hostname",
@@ -44,10 +45,7 @@ class SandboxSpec:
 SandboxOption = Callable[[SandboxSpec], None]
 
 
-def _kind(fn):
-    """Mark ``fn`` as a sandbox option (``attach`` takes both kinds)."""
-    fn.option_kind = "sandbox"
-    return fn
+_kind = of_kind("sandbox")
 
 
 def option_hostname(name: str) -> SandboxOption:

@@ -380,7 +380,7 @@ class Pyroute2Backend(Backend):
 
         threads = [threading.Thread(target=work,
                                     name=f"libnetwork-netns-create-{k}")
-                   for k in range(_create_helpers(paths))]
+                   for k in range(_ns_helpers(paths))]
         for t in threads:
             t.start()
         for t in threads:
@@ -418,7 +418,7 @@ class Pyroute2Backend(Backend):
                 self._drop(path)
             threads = [threading.Thread(target=work,
                                         name=f"libnetwork-netns-delete-{k}")
-                       for k in range(_create_helpers(paths) - 1)]
+                       for k in range(_ns_helpers(paths) - 1)]
             for t in threads:
                 t.start()
             work()                      # this thread takes its share too
@@ -855,9 +855,10 @@ _NS_PER_HELPER = 32            # as csrc/netns.c
 _NS_MAX_HELPERS = 8
 
 
-def _create_helpers(paths) -> int:
-    """Threads for creating ``paths``: one per CPU and per 32 paths, and
-    one only when a path repeats (the first must win, as in order)."""
+def _ns_helpers(paths) -> int:
+    """Threads for creating or deleting ``paths``: one per CPU and per 32
+    paths, and one only when a path repeats (the first must win, as in
+    order)."""
     h = min(len(paths) // _NS_PER_HELPER, os.cpu_count() or 1,
             _NS_MAX_HELPERS)
     if h < 2 or len(set(paths)) != len(paths):
