@@ -192,11 +192,13 @@ def setup_plan(n: int, workdir: str, group: int = GROUP) -> list:
     # end (every peer in the comparison does the same)
     for p, (_, addr, _) in zip(paths, eps):
         plan += (O.LinkSet("lo", up=True, ns=p),
-                 O.LinkSet("eth0", up=True, ipv6_ll=False, ns=p),
+                 O.LinkSet("eth0", ipv6_ll=False, ns=p),
+                 O.LinkSet("eth0", up=True, ns=p),
                  O.AddrAdd("eth0", addr, ns=p),
                  O.RouteAdd(gateway=GATEWAY, ns=p))
     # host ends up last, as the bridge driver: each comes up with carrier
-    plan += [O.LinkSet(host, up=True, ipv6_ll=False) for host, _, _ in eps]
+    plan += [O.LinkSet(host, ipv6_ll=False) for host, _, _ in eps]
+    plan += [O.LinkSet(host, up=True) for host, _, _ in eps]
     return plan
 
 

@@ -253,7 +253,7 @@ def test_link_set_and_del_by_name(backend, oracle, make_ns):
     res = backend.execute([O.LinkSet("nosuch", up=True, ns=sb),
                            O.LinkDel("nosuch", ns=sb),
                            O.LinkSet("nosuch", mtu=1400, ipv6_ll=False,
-                                     up=True, ns=sb)])
+                                     ns=sb)])
     for r in res:
         exc = failed(r, E.ENODEV, NetlinkNotFound)
         assert "no link named 'nosuch'" in str(exc), str(exc)
@@ -286,11 +286,15 @@ def test_link_set_every_field(backend, oracle):
 
 
 def test_link_up_without_ipv6_link_local(backend, oracle):
-    """ipv6_ll=False (addrgenmode none) in the same request as up: the link
-    comes up without an fe80:: address; its twin gets one as usual."""
+    """ipv6_ll=False (addrgenmode none) set before up: the link comes up
+    without an fe80:: address; its twin gets one as usual.  Both in one
+    LinkSet is refused (the kernel would apply the mode after the flags)."""
     ok(backend, [O.LinkAddVeth("n0", "n1"), O.LinkAddVeth("e0", "e1")])
-    ok(backend, [O.LinkSet("n0", up=True, ipv6_ll=False),
-                 O.LinkSet("n1", up=True, ipv6_ll=False),
+    with pytest.raises(InvalidParameter, match="ipv6_ll"):
+        backend.execute([O.LinkSet("n0", up=True, ipv6_ll=False)])
+    ok(backend, [O.LinkSet("n0", ipv6_ll=False),
+                 O.LinkSet("n1", ipv6_ll=False),
+                 O.LinkSet("n0", up=True), O.LinkSet("n1", up=True),
                  O.LinkSet("e0", up=True), O.LinkSet("e1", up=True)])
     links = oracle().links()
 

@@ -15,11 +15,12 @@ import logging
 import os
 from typing import Optional
 
-from .base import Backend, BatchError
+from .base import Backend
 from .ops import *  # noqa: F401,F403  (the operation vocabulary)
 from . import ops
+from .validate import prepare
 
-__all__ = ["Backend", "BatchError", "select", "available", "ops"]
+__all__ = ["Backend", "select", "available", "ops", "prepare"]
 
 log = logging.getLogger("libnetwork")
 _warned = False

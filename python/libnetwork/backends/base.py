@@ -10,12 +10,19 @@ allows:
   batch on that namespace's socket; a run is cut early only where an
   operation refers by name to a link that an earlier operation of the same
   run creates, renames, moves or deletes (its ifindex is not known before);
+* an :class:`~.ops.IndexOf` reference takes the index the kernel echoed
+  for an earlier operation (``NLM_F_ECHO`` is asked for exactly the
+  operations a later one refers to); a run is cut before an operation
+  whose reference is produced in the same run;
 * names are resolved to ifindexes once per run, in one batched lookup --
   only where the message needs an index: ``LinkSet`` (but a rename) and
   ``LinkDel`` name their link to the kernel (``IFLA_IFNAME``, index 0), so
   they need no lookup and never cut a run.  That also spares the kernel
   work: ``RTM_GETLINK`` first syncs the device's pending link-watch event,
   which for an up link without carrier waits for an RCU grace period.
+  Plans that carry indexes (:class:`~.ops.IndexOf`) need no lookup at all.
+
+Every operation is sent as exactly one message, as given.
 
 A backend implements the primitives at the bottom of :class:`Backend`.
 """
@@ -27,11 +34,15 @@ import errno as E
 import os
 from typing import Iterable, Optional
 
-from ..errors import LibnetworkError
+from ..errors import InvalidParameter
 from . import ops as O
+from .validate import prepare
 
 _REF_FIELDS = {
     O.LinkAddVeth: ("master",),
+    O.LinkAddMacvlan: ("parent",),
+    O.LinkAddIpvlan: ("parent",),
+    O.LinkAddVlan: ("parent",),
     O.LinkSet: ("link", "master"),
     O.LinkDel: ("link",),
     O.AddrAdd: ("link",),
@@ -40,7 +51,7 @@ _REF_FIELDS = {
     O.RouteDel: ("oif",),
 }
 _ALL = object()   # "every name of the namespace may have changed"
-_NO_SET = (None, None, None, None)   # ops.prepare() of a bare LinkSet
+_LOWER = (O.LinkAddMacvlan, O.LinkAddIpvlan, O.LinkAddVlan)
 
 
 def _touched(op, ns, root):
@@ -53,6 +64,11 @@ def _touched(op, ns, root):
                                   else None) == ns:
             return (op.name, op.peer_name)
         return (op.name,)
+    if t in _LOWER:
+        netns = getattr(op, "netns", None)
+        if netns is None or (netns if netns != root else None) == ns:
+            return (op.name,)
+        return ()
     if t is O.LinkSet:
         if op.name is None and op.netns is None:
             return ()
@@ -76,21 +92,21 @@ def by_name(op) -> bool:
 
 
 def _refs(op):
-    """The names ``op`` needs resolved to ifindexes before it is sent."""
+    """The names ``op`` needs resolved to ifindexes before it is sent, and
+    the :class:`~.ops.IndexOf` references it carries."""
     fields = _REF_FIELDS.get(type(op))
     if not fields:
-        return ()
+        return (), ()
     named = by_name(op)
-    out = []
+    names, idx = [], []
     for f in fields:
         v = getattr(op, f)
-        if isinstance(v, str) and not (named and f == "link"):
-            out.append(v)
-    return out
-
-
-class BatchError(LibnetworkError):
-    """Raised by :meth:`Backend.run`: ``results`` holds every result."""
+        if type(v) is str:
+            if not (named and f == "link"):
+                names.append(v)
+        elif type(v) is O.IndexOf:
+            idx.append(v)
+    return names, idx
 
 
 class Backend(abc.ABC):
@@ -104,6 +120,7 @@ class Backend(abc.ABC):
 
     def __init__(self, root: Optional[str] = None):
         self.root = root
+        self._stats = {"sendmsg": 0}
 
     # ------------------------------------------------------------ public
 
@@ -120,10 +137,29 @@ class Backend(abc.ABC):
         operation that refers to a name an earlier one of it creates).
         """
         batch = list(batch)
-        prepared = [O.prepare(op) for op in batch]
-        results: list = [None] * len(batch)
+        prepared = [prepare(op) for op in batch]
         n = len(batch)
+        results: list = [None] * n
         refs_of: list = [()] * n       # names each op needs resolved
+        idx_of: list = [()] * n        # IndexOf references each op carries
+        producer: dict = {}            # id(IndexOf) -> position of its op
+        echo: set = set()              # positions whose creation is echoed
+        position = {id(op): k for k, op in enumerate(batch)}
+        for k, op in enumerate(batch):
+            names, idx = _refs(op)
+            refs_of[k] = names
+            if idx:
+                idx_of[k] = idx
+                for ref in idx:
+                    p = position.get(id(ref.op))
+                    if p is None or p >= k:
+                        raise InvalidParameter(
+                            f"{type(op).__name__}: {ref!r} names an "
+                            "operation that does not come earlier in the "
+                            "batch")
+                    producer[id(ref)] = p
+                    if type(batch[p]) is not O.LinkGet:
+                        echo.add(p)
         i = checked = 0
         while i < n:
             # each result is looked at once: linear in the batch
@@ -163,19 +199,22 @@ class Backend(abc.ABC):
                 if to is O.NetnsCreate or to is O.NetnsDelete or (
                         None if o.ns == root else o.ns) != ns:
                     break
-                refs = _refs(o)
+                if j > i and idx_of[j] and any(
+                        producer[id(r)] >= i for r in idx_of[j]):
+                    break               # its index comes back with this run
+                refs = refs_of[j]
                 if refs:
                     if j > i and (dirty or touched.intersection(refs)):
                         break
                     needed.update(refs)
-                    refs_of[j] = refs
                 t2 = _touched(o, ns, root)
                 if t2 is _ALL:
                     dirty = True
                 else:
                     touched.update(t2)
                 j += 1
-            self._run(ns, batch, prepared, results, i, j, needed, refs_of)
+            self._run(ns, batch, prepared, results, i, j, needed, refs_of,
+                      idx_of, producer, echo)
             i = j
         return results
 
@@ -205,14 +244,21 @@ class Backend(abc.ABC):
 
     # -------------------------------------------------------- internals
 
-    def _run(self, ns, batch, prepared, results, i, j, needed, refs_of):
+    def stats(self) -> dict:
+        """Counters since the backend was made: ``sendmsg`` (netlink
+        ``sendmsg`` calls, dumps and lookups included)."""
+        return dict(self._stats)
+
+    def _run(self, ns, batch, prepared, results, i, j, needed, refs_of,
+             idx_of, producer, echo):
+        where = ns or self.root or "(root)"
         names: dict = {}
         if needed:
             try:
                 names = self._lookup(ns, sorted(needed))
             except OSError as exc:
                 err = exc.errno or E.EIO
-                msg = f"namespace {ns or self.root or '(root)'}: {os.strerror(err)}"
+                msg = f"namespace {where}: {os.strerror(err)}"
                 for k in range(i, j):
                     results[k] = O.Result(batch[k], err, msg)
                 return
@@ -220,31 +266,34 @@ class Backend(abc.ABC):
         for k in range(i, j):
             op = batch[k]
             missing = [r for r in refs_of[k] if r not in names]
+            for ref in idx_of[k]:
+                value = results[producer[id(ref)]].value
+                if value is None:
+                    missing.append(ref)
+                elif type(value) is O.Created:
+                    names[ref] = value.peer if ref.peer else value.index
+                else:
+                    names[ref] = value          # a LinkGet's ifindex
             if missing:
-                results[k] = O.Result(
-                    op, E.ENODEV, f"no link named {missing[0]!r} in namespace "
-                    f"{ns or self.root or '(root)'}")
+                what = missing[0]
+                results[k] = O.Result(op, E.ENODEV, (
+                    f"no link named {what!r} in namespace {where}"
+                    if type(what) is str else
+                    f"the link of {type(what.op).__name__} "
+                    f"{getattr(what.op, 'name', what.op.link)!r} was not "
+                    "created"))
             else:
-                if type(op) is O.LinkSet and op.up and op.ipv6_ll is not None:
-                    # the kernel applies IFLA_AF_SPEC after the flags: the
-                    # mode must be in place before the link comes up, or a
-                    # link that has carrier at once gets its link-local
-                    # address by the old mode.  So the mode goes first, on
-                    # its own (the op's own message sets it again).
-                    items.append((k, O.LinkSet(op.link, ipv6_ll=op.ipv6_ll,
-                                               ns=op.ns), _NO_SET))
-                items.append((k, op, prepared[k]))
+                items.append((k, op, prepared[k], k in echo))
         if not items:
             return
         outs = self._exec(ns, items, names)
-        for (k, op, _), (err, msg, value) in zip(items, outs):
+        for (k, op, _, echoed), (err, msg, value) in zip(items, outs):
             if err == E.ENODEV and by_name(op):
                 # the kernel gives no text; say what a lookup would have
-                msg = (f"no link named {op.link!r} in namespace "
-                       f"{ns or self.root or '(root)'}")
-            if results[k] is None or not results[k].errno:
-                # an op sent as two messages: its first failure
-                results[k] = O.Result(batch[k], err, msg, value)
+                msg = f"no link named {op.link!r} in namespace {where}"
+            elif echoed and not err:
+                value = O.Created(*value)
+            results[k] = O.Result(op, err, msg, value)
 
     # ----------------------------------------------- backend primitives
 
@@ -264,10 +313,15 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def _exec(self, ns: O.NS, items: list, names: dict) -> list[tuple]:
-        """Run netlink items ``(index, op, prepared)`` in ``ns`` in order;
-        ``names`` maps every str link reference to its ifindex.  Returns
-        ``(errno, message, value)`` per item.  A namespace that cannot be
-        entered fails every item with its errno."""
+        """Run netlink items ``(index, op, prepared, echo)`` in ``ns`` in
+        order, one message each; ``names`` maps every str and
+        :class:`~.ops.IndexOf` link reference to its ifindex.  With
+        ``echo`` the message asks for ``NLM_F_ECHO`` and the item's value
+        is ``(ifindex, iflink)`` read from the echoed ``RTM_NEWLINK``
+        (``iflink``: ``IFLA_LINK``, 0 when absent).  Returns ``(errno,
+        message, value)`` per item.  A namespace that cannot be entered
+        fails every item with its errno.  Adds its ``sendmsg`` calls to
+        ``self._stats["sendmsg"]``."""
 
     @abc.abstractmethod
     def links(self, ns: O.NS = None) -> list[O.Link]:

@@ -265,7 +265,7 @@ class NativeBackend(Backend):
         lib.nlc_batch_reset(b)
         pending = []
         build = self._build
-        for pos, (_, op, prep) in enumerate(items):
+        for pos, (_, op, prep, _echo) in enumerate(items):
             try:
                 rc = build[type(op)](b, op, prep, names)
                 if rc == -E.EMSGSIZE and b.count:

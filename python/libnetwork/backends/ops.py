@@ -2,28 +2,28 @@
 
 Each operation is a small immutable value naming the namespace it acts in
 (``ns``: the path of a bound network namespace, or ``None`` for the
-backend's root namespace).  Links are referred to by ifindex (``int``) or
-by name (``str``); names are resolved inside ``ns``.  Drivers build lists of
+backend's root namespace).  Links are referred to by ifindex (``int``), by
+name (``str``, resolved inside ``ns``) or as :class:`IndexOf` an earlier
+operation of the batch that created the link.  Drivers build lists of
 these ("plans"); a backend executes a list and returns one
 :class:`Result` per operation, in order.
 
 Operations are plain data: building one costs a few hundred nanoseconds and
 validates nothing.  Validation happens once per batch, in
-:func:`prepare`, before anything is sent, so a malformed batch raises
+:func:`libnetwork.backends.validate.prepare`, before anything is sent, so a malformed batch raises
 :class:`~libnetwork.errors.InvalidParameter` and changes nothing.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import re
 import socket
 from dataclasses import dataclass
 from typing import NamedTuple, Optional, Union
 
-from ..errors import InvalidParameter, netlink_error
+from ..errors import netlink_error
 
-LinkRef = Union[int, str]
+LinkRef = Union[int, str, "IndexOf"]
 NS = Optional[str]
 
 IFNAMSIZ = 16
@@ -31,10 +31,43 @@ MAX_QUEUES = 4096      # the kernel's limit for numtxqueues / numrxqueues
 IFF_UP = 0x1
 
 __all__ = [
-    "NetnsCreate", "NetnsDelete", "LinkAddBridge", "LinkAddVeth", "LinkSet",
-    "LinkDel", "LinkDelGroup", "LinkGet", "AddrAdd", "AddrDel", "RouteAdd",
-    "RouteDel", "Result", "Link", "Address", "Route", "Op", "prepare",
+    "NetnsCreate", "NetnsDelete", "LinkAddBridge", "LinkAddVeth",
+    "LinkAddMacvlan", "LinkAddIpvlan", "LinkAddVlan", "LinkSet", "LinkDel",
+    "LinkDelGroup", "LinkGet", "AddrAdd", "AddrDel", "RouteAdd", "RouteDel",
+    "IndexOf", "Created", "Result", "Link", "Address", "Route", "Op",
+    "MACVLAN_MODES", "IPVLAN_MODES",
 ]
+
+# IFLA_MACVLAN_MODE values (linux/if_link.h)
+MACVLAN_MODES = {"private": 1, "vepa": 2, "bridge": 4, "passthru": 8}
+# IFLA_IPVLAN_MODE values
+IPVLAN_MODES = {"l2": 0, "l3": 1, "l3s": 2}
+
+
+# --------------------------------------------------------------- references
+
+@dataclass(frozen=True, slots=True)
+class IndexOf:
+    """The ifindex of the link that ``op``, an earlier operation of the same
+    batch, created or looked up; with ``peer``, the index of that veth's
+    peer (in the peer's namespace).
+
+    This is how interface indexes travel with a plan: the backend asks the
+    kernel to echo the creation (``NLM_F_ECHO``) and reads the new index
+    (and ``IFLA_LINK``, the peer's) from the echo, so no name lookup is
+    needed later.  ``op`` must create its link in the namespace it is sent
+    in (the kernel echoes only there), or be a :class:`LinkGet`.
+    """
+    op: object
+    peer: bool = False
+
+
+class Created(NamedTuple):
+    """The value of an echoed link creation: the new link's ifindex, and
+    ``peer``, its ``IFLA_LINK`` (a veth peer's ifindex; 0 when none)."""
+    index: int
+    peer: int
+
 
 
 # --------------------------------------------------------------- namespaces
@@ -96,13 +129,64 @@ class LinkAddVeth:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkAddMacvlan:
+    """``ip link add NAME link PARENT [netns NS] [address MAC] [mtu M]
+    [group G] [up] type macvlan mode MODE``
+
+    ``parent`` is resolved in ``ns`` (where the request is sent); with
+    ``netns`` the device is born in that namespace (``IFLA_NET_NS_FD``)
+    under its final name, never visible beside its parent.  ``mode``: one
+    of :data:`MACVLAN_MODES`.
+    """
+    name: str
+    parent: LinkRef
+    mode: str = "bridge"
+    netns: NS = None
+    mac: Optional[str] = None
+    mtu: Optional[int] = None
+    group: Optional[int] = None
+    up: bool = False
+    ns: NS = None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkAddIpvlan:
+    """``ip link add NAME link PARENT [netns NS] [mtu M] [group G] [up]
+    type ipvlan mode {l2|l3|l3s}`` (an ipvlan shares its parent's MAC)."""
+    name: str
+    parent: LinkRef
+    mode: str = "l2"
+    netns: NS = None
+    mtu: Optional[int] = None
+    group: Optional[int] = None
+    up: bool = False
+    ns: NS = None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkAddVlan:
+    """``ip link add NAME link PARENT [mtu M] [group G] [up] type vlan id
+    VID`` (802.1Q)."""
+    name: str
+    parent: LinkRef
+    vid: int
+    mtu: Optional[int] = None
+    group: Optional[int] = None
+    up: bool = False
+    ns: NS = None
+
+
+@dataclass(frozen=True, slots=True)
 class LinkSet:
     """``ip link set LINK [up|down] [master M|nomaster] [mtu M] [name N]
     [netns NS] [group G] [address MAC] [addrgenmode {eui64|none}]``
 
-    ``ipv6_ll=False`` (addrgenmode none) brings the link up without an IPv6
-    link-local address: no address, DAD or MLD work in the kernel, most of
-    the cost of bringing a veth up.  Drivers use it on IPv4-only networks.
+    ``ipv6_ll=False`` (addrgenmode none), set before the link comes up (in
+    an earlier ``LinkSet``: the kernel applies the mode after the flags of
+    one request, so ``up`` with ``ipv6_ll`` is refused), brings it up
+    without an IPv6 link-local address: no address, DAD or MLD work in the
+    kernel, most of the cost of bringing a veth up.  Drivers use it on
+    IPv4-only networks.
     """
     link: LinkRef
     up: Optional[bool] = None
@@ -185,9 +269,14 @@ class RouteDel:
     ns: NS = None
 
 
-Op = Union[NetnsCreate, NetnsDelete, LinkAddBridge, LinkAddVeth, LinkSet,
-           LinkDel, LinkDelGroup, LinkGet, AddrAdd, AddrDel, RouteAdd,
-           RouteDel]
+Op = Union[NetnsCreate, NetnsDelete, LinkAddBridge, LinkAddVeth,
+           LinkAddMacvlan, LinkAddIpvlan, LinkAddVlan, LinkSet, LinkDel,
+           LinkDelGroup, LinkGet, AddrAdd, AddrDel, RouteAdd, RouteDel]
+
+# operations whose link an IndexOf may name: they create it (echoed) or
+# look it up
+PRODUCERS = (LinkAddBridge, LinkAddVeth, LinkAddMacvlan, LinkAddIpvlan,
+             LinkAddVlan, LinkGet)
 
 
 # ------------------------------------------------------------------ results
@@ -195,7 +284,8 @@ Op = Union[NetnsCreate, NetnsDelete, LinkAddBridge, LinkAddVeth, LinkSet,
 class Result:
     """The outcome of one operation: ``errno`` 0 (ok) or the kernel's error
     number, ``message`` the kernel's extended-ack text, ``value`` what the
-    operation returns (an ifindex for :class:`LinkGet`)."""
+    operation returns (an ifindex for :class:`LinkGet`; a :class:`Created`
+    for a link creation that a later :class:`IndexOf` names)."""
 
     __slots__ = ("op", "errno", "message", "value")
 
@@ -268,229 +358,3 @@ class Route(NamedTuple):
     type: int
     priority: int
     flags: int
-
-
-# ---------------------------------------------------------------- prepare
-
-def _bad(op, field, value, why):
-    return InvalidParameter(f"{type(op).__name__}.{field}={value!r}: {why}")
-
-
-_BAD_IFNAME_CHAR = re.compile("[/: \t\n\r\f\v\0]")
-_valid_ifnames: dict = {}      # name -> its bytes: names repeat ("eth0")
-
-
-def check_ifname(op, field, name):
-    """Interface names are 1..15 bytes, not '.'/'..', no '/', ':' or space
-    (the kernel's dev_valid_name)."""
-    raw = _valid_ifnames.get(name) if type(name) is str else None
-    if raw is not None:
-        return raw
-    if not isinstance(name, str):
-        raise _bad(op, field, name, "an interface name must be a str")
-    raw = name.encode()
-    if not 0 < len(raw) < IFNAMSIZ:
-        raise _bad(op, field, name,
-                   f"an interface name is 1 to {IFNAMSIZ - 1} bytes, "
-                   f"this one is {len(raw)}")
-    if name in (".", "..") or _BAD_IFNAME_CHAR.search(name):
-        raise _bad(op, field, name, "not a valid interface name")
-    if len(_valid_ifnames) >= 4096:
-        _valid_ifnames.clear()
-    _valid_ifnames[name] = raw
-    return raw
-
-
-def check_ref(op, field, ref):
-    if isinstance(ref, bool) or not isinstance(ref, (int, str)):
-        raise _bad(op, field, ref, "a link is an ifindex (int) or a name")
-    if isinstance(ref, int):
-        if not 0 < ref < 2**31:
-            raise _bad(op, field, ref, "an ifindex is a positive int32")
-    else:
-        check_ifname(op, field, ref)
-
-
-def check_mac(op, field, mac):
-    if mac is None:
-        return None
-    try:
-        raw = bytes.fromhex(mac.replace(":", "")) if isinstance(mac, str) else b""
-    except ValueError:
-        raw = b""
-    if len(raw) != 6 or (isinstance(mac, str) and len(mac) != 17):
-        raise _bad(op, field, mac, "a MAC is six bytes as aa:bb:cc:dd:ee:ff")
-    if raw[0] & 1:
-        raise _bad(op, field, mac, "a multicast MAC cannot name an interface")
-    return raw
-
-
-def check_u32(op, field, value, lo=0, hi=2**32 - 1):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise _bad(op, field, value, f"expected an integer in [{lo}, {hi}]")
-    return value
-
-
-def check_path(op, field, path):
-    if not isinstance(path, str) or not path or "\0" in path:
-        raise _bad(op, field, path, "a namespace is named by a file path")
-    return path
-
-
-def parse_ip(op, field, text):
-    """(family, packed) of an address, for the backends."""
-    s = str(text)
-    try:
-        if ":" in s:
-            return socket.AF_INET6, socket.inet_pton(socket.AF_INET6, s)
-        return socket.AF_INET, socket.inet_pton(socket.AF_INET, s)
-    except (OSError, ValueError):
-        raise _bad(op, field, text, "not an IP address") from None
-
-
-def parse_cidr(op, field, text, default_plen=None):
-    """(family, packed, prefixlen) of 'ADDR/PLEN'."""
-    s = str(text)
-    addr, sep, plen = s.partition("/")
-    family, packed = parse_ip(op, field, addr)
-    bits = 32 if family == socket.AF_INET else 128
-    if not sep:
-        if default_plen is None:
-            raise _bad(op, field, text, "expected ADDRESS/PREFIXLEN")
-        return family, packed, bits
-    if not plen.isdigit() or not 0 <= int(plen) <= bits:
-        raise _bad(op, field, text, f"prefix length must be 0..{bits}")
-    return family, packed, int(plen)
-
-
-def _check_ns(op):
-    if op.ns is not None:
-        check_path(op, "ns", op.ns)
-
-
-def _prep_bridge(op):
-    _check_ns(op)
-    return (check_ifname(op, "name", op.name),
-            check_u32(op, "mtu", op.mtu, 68, 65535),
-            check_mac(op, "mac", op.mac),
-            check_u32(op, "group", op.group))
-
-
-def _prep_veth(op):
-    _check_ns(op)
-    if op.peer_ns is not None:
-        check_path(op, "peer_ns", op.peer_ns)
-    if op.master is not None:
-        check_ref(op, "master", op.master)
-    return (check_ifname(op, "name", op.name),
-            check_ifname(op, "peer_name", op.peer_name),
-            check_u32(op, "mtu", op.mtu, 68, 65535),
-            check_mac(op, "mac", op.mac),
-            check_u32(op, "group", op.group),
-            check_u32(op, "peer_mtu", op.peer_mtu, 68, 65535),
-            check_mac(op, "peer_mac", op.peer_mac),
-            check_u32(op, "queues", op.queues, 1, MAX_QUEUES))
-
-
-def _prep_set(op):
-    _check_ns(op)
-    check_ref(op, "link", op.link)
-    if op.master is not None:
-        if op.nomaster:
-            raise _bad(op, "nomaster", True, "conflicts with master")
-        check_ref(op, "master", op.master)
-    if op.netns is not None:
-        check_path(op, "netns", op.netns)
-    return (None if op.name is None else check_ifname(op, "name", op.name),
-            check_u32(op, "mtu", op.mtu, 68, 65535),
-            check_u32(op, "group", op.group),
-            check_mac(op, "mac", op.mac))
-
-
-def _prep_link(op):
-    _check_ns(op)
-    check_ref(op, "link", op.link)
-    return None
-
-
-def _prep_group(op):
-    _check_ns(op)
-    check_u32(op, "group", op.group, 1)   # group 0 is every link's default
-    return None
-
-
-def _prep_addr(op):
-    _check_ns(op)
-    check_ref(op, "link", op.link)
-    return parse_cidr(op, "address", op.address)
-
-
-def _prep_route(op):
-    _check_ns(op)
-    family = dst = gw = None
-    dst_len = 0
-    if op.dst is not None and str(op.dst) != "default":
-        family, dst, dst_len = parse_cidr(op, "dst", op.dst, default_plen=True)
-    if op.gateway is not None:
-        gfam, gw = parse_ip(op, "gateway", op.gateway)
-        if family is not None and gfam != family:
-            raise _bad(op, "gateway", op.gateway, "family differs from dst")
-        family = gfam
-    if op.family is not None:
-        if op.family not in (socket.AF_INET, socket.AF_INET6) or (
-                family is not None and family != op.family):
-            raise _bad(op, "family", op.family, "AF_INET or AF_INET6, as dst")
-        family = op.family
-    if family is None:
-        raise _bad(op, "dst", op.dst,
-                   "a default route needs a gateway or a family")
-    if op.oif is not None:
-        check_ref(op, "oif", op.oif)
-    elif gw is None and isinstance(op, RouteAdd):
-        raise _bad(op, "oif", None, "a route without gateway needs oif")
-    if isinstance(op, RouteAdd) and op.onlink and op.oif is None:
-        raise _bad(op, "onlink", True, "onlink needs oif")
-    if dst is not None:
-        # the kernel refuses host bits beyond the prefix; say so first
-        n = int.from_bytes(dst, "big")
-        bits = len(dst) * 8
-        if dst_len < bits and n & ((1 << (bits - dst_len)) - 1):
-            raise _bad(op, "dst", op.dst, "host bits set beyond the prefix")
-    return (family, dst, dst_len, gw,
-            check_u32(op, "metric", op.metric),
-            check_u32(op, "table", op.table, 0))
-
-
-def _prep_netns(op):
-    check_path(op, "path", op.path)
-    return None
-
-
-_PREPARE = {
-    NetnsCreate: _prep_netns,
-    NetnsDelete: _prep_netns,
-    LinkAddBridge: _prep_bridge,
-    LinkAddVeth: _prep_veth,
-    LinkSet: _prep_set,
-    LinkDel: _prep_link,
-    LinkGet: _prep_link,
-    LinkDelGroup: _prep_group,
-    AddrAdd: _prep_addr,
-    AddrDel: _prep_addr,
-    RouteAdd: _prep_route,
-    RouteDel: _prep_route,
-}
-
-
-def prepare(op):
-    """Validate ``op`` and return its parsed fields (backend-neutral).
-
-    Raises InvalidParameter naming the operation and field.
-    """
-    try:
-        fn = _PREPARE[type(op)]
-    except KeyError:
-        raise InvalidParameter(f"not a backend operation: {op!r}") from None
-    return fn(op)

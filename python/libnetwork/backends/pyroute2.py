@@ -449,7 +449,7 @@ class Pyroute2Backend(Backend):
             try:
                 out: list = [None] * len(items)
                 reqs, where = [], []
-                for n, (_, op, prep) in enumerate(items):
+                for n, (_, op, prep, _echo) in enumerate(items):
                     key = _memo_key(op, names)
                     try:
                         data = _encoded.get(key) if key is not None else None
@@ -490,7 +490,7 @@ class Pyroute2Backend(Backend):
         return fd
 
     def _ref(self, ref, names):
-        return ref if isinstance(ref, int) else names[ref]
+        return ref if type(ref) is int else names[ref]
 
     def _build(self, op, prep, names, fds):
         t = type(op)

@@ -172,14 +172,20 @@ class BridgeDriver:
                            queues=st.get("veth_queues",
                                          DEFAULT_VETH_QUEUES) or None),
              O.LinkDel(ep.host_ifname)),
-            (O.LinkSet(ifname, up=True, ipv6_ll=ll6, ns=ns), None),
         ]
+        if ll6 is not None:
+            # the kernel applies the mode after the flags of one request:
+            # set it before the link comes up (with carrier at once)
+            plan.append((O.LinkSet(ifname, ipv6_ll=ll6, ns=ns), None))
+        plan.append((O.LinkSet(ifname, up=True, ns=ns), None))
         if ep.addr is not None:
             plan.append((O.AddrAdd(ifname, ep.addr, ns=ns), None))
         if ep.addr6 is not None:
             plan.append((O.AddrAdd(ifname, ep.addr6, nodad=True, ns=ns),
                          None))
-        plan.append((O.LinkSet(ep.host_ifname, up=True, ipv6_ll=ll6), None))
+        if ll6 is not None:
+            plan.append((O.LinkSet(ep.host_ifname, ipv6_ll=ll6), None))
+        plan.append((O.LinkSet(ep.host_ifname, up=True), None))
         return plan
 
     def default_routes(self, nw, ep, sb, ifname):
