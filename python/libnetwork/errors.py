@@ -29,6 +29,7 @@ __all__ = [
     "NoSuchNetwork", "NoSuchEndpoint", "NoSuchSandbox", "NetworkNameExists",
     "EndpointNameExists", "ActiveEndpoints", "ActiveContainer",
     "AlreadyJoined", "NotJoined", "SandboxExists", "BridgeFull",
+    "ParentInUse", "TeardownIncomplete",
 ]
 
 
@@ -173,4 +174,30 @@ class SandboxExists(Conflict):
 
 
 class BridgeFull(Conflict):
-    """The bridge has the kernel's maximum of 1024 ports."""
+    """The bridge has the kernel's maximum of 1023 ports (BR_MAX_PORTS is
+    1024 port numbers, of which 0 is reserved)."""
+
+
+class ParentInUse(Conflict):
+    """The parent interface already carries a network of that driver (one
+    macvlan or ipvlan network per parent, as libnetwork)."""
+
+
+class TeardownIncomplete(LibnetworkError):
+    """A teardown (leave, delete, detach) tried every step and some failed.
+
+    What succeeded is done and recorded; ``errors`` lists ``(what,
+    exception)`` for each step that failed, and the same call again
+    finishes the job.  ``__cause__`` is the first failure."""
+
+    def __init__(self, errors: list):
+        self.errors = list(errors)
+        lines = "; ".join(f"{what}: {exc}" for what, exc in self.errors)
+        n = len(self.errors)
+        super().__init__(f"teardown incomplete, {n} step{'s' * (n != 1)} "
+                         f"failed: {lines}")
+        if self.errors:
+            self.__cause__ = self.errors[0][1]
+
+    def __reduce__(self):
+        return (type(self), (self.errors,))

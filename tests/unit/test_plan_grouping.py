@@ -18,7 +18,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from libnetwork.backends import ops as O  # noqa: E402
-from libnetwork.controller import group_sandbox_steps  # noqa: E402
+from libnetwork.plan import group_sandbox_steps  # noqa: E402
 
 ROOT = "/run/test/root"
 SANDBOXES = ["/run/test/s0", "/run/test/s1", "/run/test/s2"]

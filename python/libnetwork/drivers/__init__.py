@@ -1,47 +1,146 @@
-"""Network drivers: what the kernel must look like for a network.
+"""Network drivers: the contract between the CNM layer and a driver, and the
+registry of built-in drivers.
 
-A driver never talks to the kernel itself.  Each method returns a *plan*: a
-list of ``(op, undo)`` steps (``undo`` is the operation that reverses
-``op``, or None), which the controller executes in one backend batch -- and
-merges across many endpoints for the batch API -- and reverses from the
-per-operation results when a step fails.  This keeps one endpoint's setup at
-a handful of batched requests and makes "a failed batch leaves the kernel as
-it was" a property of the controller, not of every driver.
+A driver decides what the kernel must look like for its networks and
+endpoints; it never talks to the kernel itself.  Each method that changes
+the kernel returns a *plan* (a list of :class:`~libnetwork.plan.Step`): an
+operation, the operation that reverses it, the phase it belongs to and, if
+the driver wants to say more than the kernel's errno, how to explain its
+failure.  The plan executor merges the plans of many endpoints by phase
+(keeping each plan's own order within a phase), sends them in one backend
+batch, and reverses applied steps when a later one fails; it never rewrites
+an operation.
 
-Drivers (as libnetwork's driverapi): ``create_network``, ``delete_network``,
-``create_endpoint``, ``delete_endpoint``, ``join``, ``leave``; ``type``,
-``scope``.  Built in: bridge, host, null.  Later: macvlan, overlay, remote.
+A driver gets what it needs as arguments: its options at construction
+(``option_driver_config``), the network with its IPAM results, the other
+networks where a rule spans them.  It holds no reference to the controller.
+
+Built in: bridge, host, null, macvlan, ipvlan.  Later: overlay, remote.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import abc
+from typing import Optional
 
-from ..backends import ops as O
+from ..plan import Phase, Plan, Step
 
-Step = tuple  # (op, undo-op or None)
-Plan = list
-
-
-class Driver(Protocol):
-    type: str
-    scope: str          # "local" or "global"
-    singleton: bool     # only one network of this type (host, null)
-
-    def create_network(self, nw) -> Plan: ...
-    def delete_network(self, nw) -> Plan: ...
-    def create_endpoint(self, nw, ep) -> None: ...
-    def delete_endpoint(self, nw, ep) -> None: ...
-    def join(self, nw, ep, sb, ifname: str) -> Plan: ...
-    def leave(self, nw, ep, sb) -> Plan: ...
+__all__ = ["Driver", "Phase", "Plan", "Step", "DRIVERS", "builtin_drivers"]
 
 
-def builtin_drivers(controller) -> dict:
+class Driver(abc.ABC):
+    """What the controller asks of a network driver (libnetwork's
+    ``driverapi.Driver``).  Subclasses set the class attributes and
+    implement the abstract methods; the others have the defaults of a
+    driver without kernel objects."""
+
+    #: the network type users name (``new_network("bridge", ...)``)
+    type: str = ""
+    #: ``"local"`` (this host) or ``"global"`` (a cluster store)
+    scope: str = "local"
+    #: at most one network of this type (host, null); it cannot be deleted
+    singleton: bool = False
+    #: networks get IPAM pools and endpoints addresses from them
+    needs_ipam: bool = True
+    #: an endpoint joins with an interface of its own (``ethN``) in the
+    #: sandbox; False for drivers whose endpoints have none (host, null)
+    has_interface: bool = True
+    #: endpoints join the host's own namespace (sandboxes made with
+    #: ``option_use_default_sandbox()``) rather than private sandboxes
+    joins_host: bool = False
+
+    def __init__(self, options: Optional[dict] = None):
+        #: the driver's generic options (``option_driver_config``)
+        self.options = dict(options or {})
+
+    # ------------------------------------------------------- networks
+
+    def configure_network(self, nw, others: list) -> None:
+        """Check ``nw``'s options (``nw.spec.generic`` over the driver's
+        own) and fill ``nw.driver_state``; IPAM results (``nw.ipam_v4``,
+        ``nw.ipam_v6``) are already in ``nw``.  ``others`` are the existing
+        networks, for rules that span networks.  Raise a typed error
+        (InvalidParameter, Conflict ...) for what cannot be; nothing has
+        touched the kernel yet."""
+
+    def create_network(self, nw) -> Plan:
+        """The plan creating the network's kernel objects
+        (``ip link add ... type bridge``)."""
+        return []
+
+    def delete_network(self, nw) -> Plan:
+        """The plan removing what :meth:`create_network` made.  A link
+        already gone is not an error (ENODEV counts as done)."""
+        return []
+
+    def network_links(self, nw) -> list:
+        """Names of the root-namespace links the network itself owns (its
+        bridge ...): reconcile keeps them and restores them when gone."""
+        return []
+
+    def repair_network(self, nw, present: set, joined: list) -> Plan:
+        """After a restart: the plan recreating what of the network is
+        missing from the kernel.  ``present`` holds the root namespace's
+        link names, ``joined`` the network's joined endpoints."""
+        return []
+
+    # ------------------------------------------------------ endpoints
+
+    def create_endpoint(self, nw, ep) -> None:
+        """Fill the endpoint's driver fields (MAC, host interface name);
+        its addresses are already allocated.  No kernel work."""
+
+    def ipv6_address(self, nw, ep, pool) -> Optional[str]:
+        """The IPv6 address the driver wants for ``ep`` in ``pool`` (an
+        ``ip_network``) when the user asked for none, or None for the
+        pool's next free address.  Called after the IPv4 allocation."""
+        return None
+
+    def delete_endpoint(self, nw, ep) -> None:
+        """Forget the endpoint's driver fields.  No kernel work."""
+
+    def endpoint_link(self, nw, ep) -> Optional[str]:
+        """The root-namespace link whose presence proves that ``ep`` is
+        joined (a veth's host end), or None when it has none."""
+        return None
+
+    # ------------------------------------------------------ join, leave
+
+    def join(self, nw, ep, sb, ifname: Optional[str],
+             gateway: bool) -> Plan:
+        """The plan giving sandbox ``sb`` the endpoint's interface, named
+        ``ifname`` (None for drivers without interfaces), with its
+        addresses; with ``gateway``, also the sandbox's default routes
+        through it (see :meth:`default_routes`).  Later steps name the new
+        interface by :class:`~libnetwork.backends.ops.IndexOf` its creation,
+        so no name lookup is needed."""
+        return []
+
+    def default_routes(self, nw, ep, sb) -> Plan:
+        """The plan adding the sandbox's default routes through the already
+        joined ``ep`` (when the gateway endpoint left); [] for none (an
+        internal network, a driver without gateway)."""
+        return []
+
+    def leave(self, nw, ep, sb) -> Plan:
+        """The plan taking the endpoint's interface out of ``sb``.  A
+        ``LinkDel`` of a leave is deleted together with the other links of
+        the same teardown in one kernel call (a temporary link group)."""
+        return []
+
+
+def _registry() -> dict:
     from .bridge import BridgeDriver
     from .host import HostDriver
     from .null import NullDriver
-    return {d.type: d for d in (BridgeDriver(controller), HostDriver(),
-                                NullDriver())}
+    return {d.type: d for d in (BridgeDriver, HostDriver, NullDriver)}
 
 
-__all__ = ["Driver", "Plan", "Step", "builtin_drivers", "O"]
+#: network type -> driver class
+DRIVERS = _registry()
+
+
+def builtin_drivers(driver_config: dict) -> dict:
+    """One instance of each built-in driver, with its options from
+    ``driver_config`` (``{type: options}``)."""
+    return {t: cls(driver_config.get(t)) for t, cls in DRIVERS.items()}

@@ -8,11 +8,15 @@ Kernel shape (``ip`` equivalents):
                   numtxqueues 1 numrxqueues 1
                   type veth peer name ethN netns <sandbox> address <mac>
                   numtxqueues 1 numrxqueues 1
-              ip -n <sandbox> link set ethN [addrgenmode none] up
+              ip -n <sandbox> link set ethN addrgenmode none   (IPv4-only)
+              ip -n <sandbox> link set ethN up
               ip -n <sandbox> addr add <ip>/<plen> dev ethN  (and IPv6, nodad)
               ip -n <sandbox> route add default via <gateway> dev ethN
-              ip link set veth<id11> [addrgenmode none] up
-              (addrgenmode none: IPv4-only networks)
+              ip link set veth<id11> addrgenmode none            (IPv4-only)
+              ip link set veth<id11> up
+
+The sandbox's steps name ``ethN`` by the index the kernel echoed for the
+veth's creation (its peer), so a join costs no name lookup.
     leave:    ip link del veth<id11>
 
 Unlike Docker's libnetwork, which creates the pair at endpoint creation and
@@ -31,11 +35,13 @@ from __future__ import annotations
 import ipaddress
 import random
 
+import errno
+
 from .. import netlabel
 from ..backends import ops as O
-from ..errors import Conflict, InvalidParameter, PoolOverlap
+from ..errors import BridgeFull, Conflict, InvalidParameter, PoolOverlap
+from . import Driver, Phase, Step
 
-MAX_PORTS = 1023            # BR_MAX_PORTS - 1: port numbers 1..1023
 DEFAULT_MTU = 1500
 IPV6_EUI64 = netlabel.PREFIX + ".bridge.ipv6_eui64"
 # tx/rx queues of each veth end: 1 (the default here) is the one queue a
@@ -70,21 +76,15 @@ def eui64(prefix: ipaddress.IPv6Network, mac: str) -> ipaddress.IPv6Address:
     return ipaddress.IPv6Address(prefix.network_address.packed[:8] + iid)
 
 
-class BridgeDriver:
+class BridgeDriver(Driver):
     type = "bridge"
-    scope = "local"
-    singleton = False
-
-    def __init__(self, controller):
-        self._c = controller
 
     # ------------------------------------------------------- networks
 
     def configure_network(self, nw, others):
         """Fill ``nw.driver_state`` from options; refuse conflicts with the
         other bridge networks (same bridge name, overlapping subnet)."""
-        opts = dict(self._c.config.driver_config.get(self.type, {}).get(
-            netlabel.GENERIC_DATA, {}) or {})
+        opts = dict(self.options.get(netlabel.GENERIC_DATA, {}) or {})
         opts.update(nw.spec.generic)
         name = opts.get(netlabel.BRIDGE_NAME) or f"br-{nw.id()[:12]}"
         if (not isinstance(name, str) or not 0 < len(name.encode()) < 16
@@ -126,18 +126,37 @@ class BridgeDriver:
     def create_network(self, nw):
         st = nw.driver_state
         br = st["bridge"]
-        plan = [(O.LinkAddBridge(br, mtu=st["mtu"], up=True,
-                                 group=st["group"]), O.LinkDel(br))]
+
+        def explain(r):
+            if r.errno == errno.EEXIST:
+                return Conflict(f"bridge {br!r} already exists in the kernel")
+            return None
+        plan = [Step(O.LinkAddBridge(br, mtu=st["mtu"], up=True,
+                                     group=st["group"]), O.LinkDel(br),
+                     Phase.ROOT_CREATE, explain)]
         for info in nw.ipam_v4:
             if info.gateway is not None:
-                plan.append((O.AddrAdd(br, info.gateway), None))
+                plan.append(Step(O.AddrAdd(br, info.gateway)))
         for info in nw.ipam_v6:
             if info.gateway is not None:
-                plan.append((O.AddrAdd(br, info.gateway, nodad=True), None))
+                plan.append(Step(O.AddrAdd(br, info.gateway, nodad=True)))
         return plan
 
     def delete_network(self, nw):
-        return [(O.LinkDel(nw.driver_state["bridge"]), None)]
+        return [Step(O.LinkDel(nw.driver_state["bridge"]))]
+
+    def network_links(self, nw):
+        return [nw.driver_state["bridge"]]
+
+    def repair_network(self, nw, present, joined):
+        br = nw.driver_state["bridge"]
+        if br in present:
+            return []
+        # the bridge went (its ports stay, unenslaved): bring it back and
+        # give it its joined veths again
+        return self.create_network(nw) + [
+            Step(O.LinkSet(ep.host_ifname, master=br))
+            for ep in joined if ep.host_ifname in present]
 
     # ------------------------------------------------------ endpoints
 
@@ -147,60 +166,82 @@ class BridgeDriver:
                       else random_mac())
         ep.host_ifname = "veth" + ep.id()[:11]
 
-    def delete_endpoint(self, nw, ep):
-        pass
+    def ipv6_address(self, nw, ep, pool):
+        """With ``ipv6_eui64``: the address of the endpoint's MAC in a /64
+        (the MAC then follows the IPv4 address, as Docker's)."""
+        if not nw.driver_state.get("ipv6_eui64") or pool.prefixlen != 64:
+            return None
+        mac = ep.mac or (mac_from_ipv4(ep.addr.ip) if ep.addr else None)
+        if mac is None:
+            return None
+        ep.mac = mac
+        return str(eui64(pool, mac))
 
-    def wants_eui64(self, nw) -> bool:
-        return bool(nw.driver_state.get("ipv6_eui64"))
+    def endpoint_link(self, nw, ep):
+        return ep.host_ifname
 
-    def join(self, nw, ep, sb, ifname):
+    def join(self, nw, ep, sb, ifname, gateway):
         st = nw.driver_state
         ns = sb.key()
+        br = st["bridge"]
+
+        def explain(r):
+            if r.errno == errno.EXFULL:
+                return BridgeFull(f"bridge {br!r} has the kernel's maximum "
+                                  "of 1023 ports")
+            return None
+        veth = O.LinkAddVeth(ep.host_ifname, ifname, peer_ns=ns, master=br,
+                             mtu=st["mtu"], group=st["group"],
+                             peer_mtu=st["mtu"], peer_mac=ep.mac,
+                             queues=st.get("veth_queues",
+                                           DEFAULT_VETH_QUEUES) or None)
+        eth = O.IndexOf(veth, peer=True)
+        # the host end is born down and comes up last (Phase.ROOT_UP): a
+        # veth end up before its peer has no carrier, and the kernel's link
+        # watch then waits an RCU grace period for it, holding RTNL
+        plan = [Step(veth, O.LinkDel(ep.host_ifname), Phase.ROOT_CREATE,
+                     explain)]
+        in_sb = Phase.SANDBOX_CONFIG
         # IPv4-only: no IPv6 link-local on either end (the bridge port needs
         # none, the sandbox has no IPv6): the kernel skips the address, DAD
-        # and MLD, most of its cost of bringing a veth pair up
-        ll6 = None if nw.spec.enable_ipv6 else False
-        plan = [
-            # the host end is born down and comes up last (the controller
-            # runs root-namespace "up"s after the sandboxes): a veth end up
-            # before its peer has no carrier, and the kernel's link watch
-            # then waits an RCU grace period for it, holding the RTNL lock
-            (O.LinkAddVeth(ep.host_ifname, ifname, peer_ns=ns,
-                           master=st["bridge"], mtu=st["mtu"],
-                           group=st["group"], peer_mtu=st["mtu"],
-                           peer_mac=ep.mac,
-                           queues=st.get("veth_queues",
-                                         DEFAULT_VETH_QUEUES) or None),
-             O.LinkDel(ep.host_ifname)),
-        ]
-        if ll6 is not None:
-            # the kernel applies the mode after the flags of one request:
-            # set it before the link comes up (with carrier at once)
-            plan.append((O.LinkSet(ifname, ipv6_ll=ll6, ns=ns), None))
-        plan.append((O.LinkSet(ifname, up=True, ns=ns), None))
+        # and MLD, most of its cost of bringing a veth pair up.  The mode
+        # is set before up: the kernel applies it after the flags.
+        v4only = not nw.spec.enable_ipv6
+        if v4only:
+            plan.append(Step(O.LinkSet(eth, ipv6_ll=False, ns=ns),
+                             phase=in_sb))
+        plan.append(Step(O.LinkSet(eth, up=True, ns=ns), phase=in_sb))
         if ep.addr is not None:
-            plan.append((O.AddrAdd(ifname, ep.addr, ns=ns), None))
+            plan.append(Step(O.AddrAdd(eth, ep.addr, ns=ns), phase=in_sb))
         if ep.addr6 is not None:
-            plan.append((O.AddrAdd(ifname, ep.addr6, nodad=True, ns=ns),
-                         None))
-        if ll6 is not None:
-            plan.append((O.LinkSet(ep.host_ifname, ipv6_ll=ll6), None))
-        plan.append((O.LinkSet(ep.host_ifname, up=True), None))
+            plan.append(Step(O.AddrAdd(eth, ep.addr6, nodad=True, ns=ns),
+                             phase=in_sb))
+        if gateway:
+            plan += self._routes(nw, ep, ns, eth)
+        if v4only:
+            plan.append(Step(O.LinkSet(ep.host_ifname, ipv6_ll=False),
+                             phase=Phase.ROOT_UP))
+        plan.append(Step(O.LinkSet(ep.host_ifname, up=True),
+                         phase=Phase.ROOT_UP))
         return plan
 
-    def default_routes(self, nw, ep, sb, ifname):
-        """The sandbox's default routes through this endpoint."""
+    def default_routes(self, nw, ep, sb):
+        return self._routes(nw, ep, sb.key(), ep.ifname)
+
+    @staticmethod
+    def _routes(nw, ep, ns, link):
         if nw.spec.internal:
             return []
-        ns = sb.key()
         plan = []
         if ep.addr is not None and nw.gateway4() is not None:
-            plan.append((O.RouteAdd(gateway=str(nw.gateway4().ip),
-                                    oif=ifname, ns=ns), None))
+            plan.append(Step(O.RouteAdd(gateway=str(nw.gateway4().ip),
+                                        oif=link, ns=ns),
+                             phase=Phase.SANDBOX_CONFIG))
         if ep.addr6 is not None and nw.gateway6() is not None:
-            plan.append((O.RouteAdd(gateway=str(nw.gateway6().ip),
-                                    oif=ifname, ns=ns), None))
+            plan.append(Step(O.RouteAdd(gateway=str(nw.gateway6().ip),
+                                        oif=link, ns=ns),
+                             phase=Phase.SANDBOX_CONFIG))
         return plan
 
     def leave(self, nw, ep, sb):
-        return [(O.LinkDel(ep.host_ifname), None)]
+        return [Step(O.LinkDel(ep.host_ifname))]

@@ -1,7 +1,10 @@
 """The null driver: the sandbox gets no interface but ``lo``."""
 
-from .host import HostDriver
+from . import Driver
 
 
-class NullDriver(HostDriver):
+class NullDriver(Driver):
     type = "null"
+    singleton = True
+    needs_ipam = False
+    has_interface = False

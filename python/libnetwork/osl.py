@@ -1,0 +1,129 @@
+"""Sandboxes in the operating system (libnetwork's ``osl``): the plans that
+create a container's network namespace, its files (hosts, resolv.conf) and
+their bookkeeping in the controller and the store.
+
+A sandbox is a namespace bound at ``<exec root>/netns/<id12>`` with ``lo``
+up, or the host's own namespace for ``option_use_default_sandbox()``; its
+files live in ``<exec root>/sandboxes/<id>/`` unless the user names them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import time
+
+from . import sandbox_files as files
+from .backends import ops as O
+from .errors import InvalidName, SandboxExists
+from .plan import Phase, Step
+from .sandbox import (InterfaceStatistics, Sandbox, SandboxSpec,
+                      spec_options_from_kwargs)
+
+__all__ = ["new_id", "sandbox_spec", "plan_sandboxes", "commit_sandboxes",
+           "forget_sandbox", "write_hosts", "files_dir", "statistics"]
+
+
+def new_id() -> str:
+    return secrets.token_hex(32)
+
+
+def sandbox_spec(options, kw) -> SandboxSpec:
+    spec = SandboxSpec()
+    for opt in list(options) + spec_options_from_kwargs(dict(kw)):
+        opt(spec)
+    return spec
+
+
+def plan_sandboxes(c, cids, spec):
+    """New sandboxes for container ids ``cids`` and the plan creating their
+    namespaces: ``(sandboxes, plan)``."""
+    plan, sbs, seen = [], [], set()
+    root_key = c.config.root_namespace or f"/proc/{os.getpid()}/ns/net"
+    for cid in cids:
+        if not isinstance(cid, str) or not cid.strip():
+            raise InvalidName(f"invalid container id {cid!r}")
+        if cid in c._by_container or cid in seen:
+            raise SandboxExists(f"container {cid!r} has a sandbox")
+        seen.add(cid)
+        sid = new_id()
+        if spec.use_default_sandbox:
+            key = root_key
+        else:
+            key = os.path.join(c.netns_dir, sid[:12])
+            plan += [Step(O.NetnsCreate(key), O.NetnsDelete(key),
+                          Phase.NAMESPACE),
+                     Step(O.LinkSet("lo", up=True, ns=key),
+                          phase=Phase.SANDBOX_CONFIG)]
+        sbs.append(Sandbox(c, sid, cid, key, spec, time.time()))
+    return sbs, plan
+
+
+def files_dir(c, sb) -> str:
+    return os.path.join(c.files_dir, sb.id())
+
+
+def commit_sandboxes(c, ch, sbs, hosts=True) -> None:
+    """Write the sandboxes' files and register them in the controller and
+    the store (undone with the change)."""
+    for sb in sbs:
+        d = files_dir(c, sb)
+        os.makedirs(d, mode=0o755, exist_ok=True)
+        ch.on_undo(lambda d=d: shutil.rmtree(d, ignore_errors=True))
+        sb.hosts_path = sb.spec.hosts_path or os.path.join(d, "hosts")
+        sb.resolv_conf_path = (sb.spec.resolv_conf_path
+                               or os.path.join(d, "resolv.conf"))
+        if hosts:
+            write_hosts(sb)
+        # a refresh leaves a resolv.conf the user edited alone
+        write = (files.update_resolv_conf
+                 if os.path.exists(sb.resolv_conf_path)
+                 else files.build_resolv_conf)
+        write(sb.resolv_conf_path,
+              host_resolv=c.config.host_resolv_conf,
+              dns=sb.spec.dns or None, search=sb.spec.dns_search or None,
+              options=sb.spec.dns_options or None,
+              ipv6=any(ep._nw.spec.enable_ipv6 for ep in sb.endpoints()))
+        c._sandboxes[sb.id()] = sb
+        c._by_container[sb.container_id()] = sb
+        c.store.put("sandbox", sb.id(), sb.to_json())
+
+    def undo():
+        for sb in sbs:
+            c._sandboxes.pop(sb.id(), None)
+            c._by_container.pop(sb.container_id(), None)
+    ch.on_undo(undo)
+
+
+def forget_sandbox(c, sb) -> None:
+    """Drop a sandbox whose namespace is gone: its record, its files."""
+    c.store.delete("sandbox", sb.id())
+    c._sandboxes.pop(sb.id(), None)
+    c._by_container.pop(sb.container_id(), None)
+    shutil.rmtree(files_dir(c, sb), ignore_errors=True)
+
+
+def write_hosts(sb) -> None:
+    ip = ip6 = None
+    for ep in sb.endpoints():
+        if ep.addr is not None and ip is None:
+            ip = ep.addr.ip
+        if ep.addr6 is not None and ip6 is None:
+            ip6 = ep.addr6.ip
+    files.build_hosts(sb.hosts_path, ip=ip, ip6=ip6,
+                      hostname=sb.spec.hostname,
+                      domainname=sb.spec.domainname,
+                      extra_hosts=sb.spec.extra_hosts)
+
+
+def statistics(c, sb) -> dict:
+    """``ip -s link`` of the sandbox's endpoint interfaces."""
+    ns = None if sb.spec.use_default_sandbox else sb.key()
+    stats = c.backend.link_stats(ns)
+    out = {}
+    for ep in sb.endpoints():
+        s = stats.get(ep.ifname)
+        if s is not None:
+            out[ep.ifname] = InterfaceStatistics(*s)
+    return out

@@ -1,0 +1,101 @@
+"""After a restart: the objects restored from the store, and the store and
+the kernel made to agree.
+
+Kernel objects we own without a record go (namespaces in our directory,
+links carrying our link groups); records whose kernel objects vanished are
+cleaned (a sandbox whose namespace is gone is forgotten, an endpoint whose
+interface is gone is no longer joined); a network whose kernel objects
+vanished gets them back from its driver.  Addresses held by endpoint
+records stay allocated in IPAM throughout.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import osl, plan
+from .backends import ops as O
+from .endpoint import Endpoint
+from .join import record_leave
+from .marks import is_ours
+from .network import Network
+from .sandbox import Sandbox
+
+__all__ = ["restore", "reconcile"]
+
+
+def restore(c) -> None:
+    """The controller's objects from the store's records."""
+    for _, d in c.store.list("network"):
+        nw = Network.from_json(c, d)
+        c._networks[nw.id()] = nw
+    for _, d in c.store.list("endpoint"):
+        nw = c._networks.get(d["network"])
+        if nw is None:                       # orphan record
+            c.store.delete("endpoint", d["id"])
+            continue
+        ep = Endpoint.from_json(nw, d)
+        nw._endpoints[ep.id()] = ep
+    for _, d in c.store.list("sandbox"):
+        sb = Sandbox.from_json(c, d)
+        c._sandboxes[sb.id()] = sb
+        c._by_container[sb.container_id()] = sb
+
+
+def _mounts() -> set:
+    out = set()
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            out.add(line.split()[4].replace("\\040", " "))
+    return out
+
+
+def reconcile(c) -> None:
+    """Make the records and the kernel agree (see the module's text)."""
+    mounts = _mounts()
+    keys = {sb.key() for sb in c._sandboxes.values()}
+    batch = [O.NetnsDelete(os.path.join(c.netns_dir, f))
+             for f in sorted(os.listdir(c.netns_dir))
+             if os.path.join(c.netns_dir, f) not in keys]
+    for sb in list(c._sandboxes.values()):
+        if sb.spec.use_default_sandbox or sb.key() in mounts:
+            continue
+        for ep in sb.endpoints():
+            record_leave(c, ep, None)
+        osl.forget_sandbox(c, sb)
+    links = {link.name: link for link in c.backend.links(None)}
+    groups = {nw.driver_state.get("group"): nw
+              for nw in c._networks.values()}
+    explained = set()
+    joined: dict = {}                  # network id -> its joined endpoints
+    proofs = []                        # (endpoint, its root link)
+    for nw in c._networks.values():
+        driver = c._drivers[nw.type()]
+        explained.update(driver.network_links(nw))
+        for ep in nw.endpoints():
+            if ep.sandbox_id is None:
+                continue
+            joined.setdefault(nw.id(), []).append(ep)
+            link = driver.endpoint_link(nw, ep)
+            if link is not None:
+                proofs.append((ep, link))
+                explained.add(link)
+    stale = [link.name for link in links.values()
+             if is_ours(link.group) and not (
+                 link.group in groups and link.name in explained)]
+    if stale:
+        batch = plan.bulk_delete(stale) + batch
+    if batch:
+        c.backend.execute(batch)
+    for ep, link in proofs:
+        if link not in links:
+            sb = c._sandboxes.get(ep.sandbox_id)
+            record_leave(c, ep, sb)
+            if sb is not None:
+                c.store.put("sandbox", sb.id(), sb.to_json())
+    present = set(links)
+    for nw in c._networks.values():
+        repair = c._drivers[nw.type()].repair_network(
+            nw, present, joined.get(nw.id(), []))
+        if repair:
+            plan.execute(c.backend, repair, c.config.root_namespace)
