@@ -37,7 +37,7 @@ from typing import Optional
 from . import allocation, join, osl, reconcile, teardown
 from .backends import select as select_backend
 from .config import Config
-from .drivers import builtin_drivers
+from .drivers import HostView, builtin_drivers
 from .endpoint import Endpoint, EndpointSpec, spec_options_from_kwargs as \
     ep_kwargs
 from .errors import (
@@ -154,8 +154,9 @@ class Controller:
                          driver.scope, time.time())
             if driver.needs_ipam:
                 allocation.allocate_network(self.ipam, ch, nw)
-            driver.configure_network(nw, list(self._networks.values()))
             nw.driver_state["group"] = network_group(self._networks.values())
+            driver.configure_network(nw, list(self._networks.values()),
+                                     HostView(lambda: self.backend.links()))
             ch.apply(driver.create_network(nw))
             self._networks[nw.id()] = nw
             ch.on_undo(lambda: self._networks.pop(nw.id(), None))

@@ -25,7 +25,23 @@ from typing import Optional
 
 from ..plan import Phase, Plan, Step
 
-__all__ = ["Driver", "Phase", "Plan", "Step", "DRIVERS", "builtin_drivers"]
+__all__ = ["Driver", "HostView", "Phase", "Plan", "Step", "DRIVERS",
+           "builtin_drivers"]
+
+
+class HostView:
+    """What a driver may read of the host's (the root) namespace while it
+    checks a network's options: read from the kernel once, on first use."""
+
+    def __init__(self, read_links):
+        self._read = read_links
+        self._links = None
+
+    def links(self) -> dict:
+        """name -> :class:`~libnetwork.backends.ops.Link` (``ip link``)."""
+        if self._links is None:
+            self._links = {link.name: link for link in self._read()}
+        return self._links
 
 
 class Driver(abc.ABC):
@@ -55,13 +71,15 @@ class Driver(abc.ABC):
 
     # ------------------------------------------------------- networks
 
-    def configure_network(self, nw, others: list) -> None:
+    def configure_network(self, nw, others: list, host: HostView) -> None:
         """Check ``nw``'s options (``nw.spec.generic`` over the driver's
         own) and fill ``nw.driver_state``; IPAM results (``nw.ipam_v4``,
-        ``nw.ipam_v6``) are already in ``nw``.  ``others`` are the existing
-        networks, for rules that span networks.  Raise a typed error
-        (InvalidParameter, Conflict ...) for what cannot be; nothing has
-        touched the kernel yet."""
+        ``nw.ipam_v6``) and the network's link group
+        (``nw.driver_state["group"]``) are already in ``nw``.  ``others``
+        are the existing networks, for rules that span networks; ``host``
+        what the root namespace holds (a parent interface ...).  Raise a
+        typed error (InvalidParameter, Conflict ...) for what cannot be;
+        nothing has touched the kernel yet."""
 
     def create_network(self, nw) -> Plan:
         """The plan creating the network's kernel objects

@@ -81,7 +81,7 @@ class BridgeDriver(Driver):
 
     # ------------------------------------------------------- networks
 
-    def configure_network(self, nw, others):
+    def configure_network(self, nw, others, host):
         """Fill ``nw.driver_state`` from options; refuse conflicts with the
         other bridge networks (same bridge name, overlapping subnet)."""
         opts = dict(self.options.get(netlabel.GENERIC_DATA, {}) or {})
