@@ -105,6 +105,22 @@ def exhausted_error(size: int, count: Optional[int], lo: int,
                          f"of a bitmap of size {size}")
 
 
+def check_many(count: int, lo: int, hi: Optional[int], last: int,
+               free: int) -> int:
+    """The arguments of ``allocate_many`` on a bitmap whose last ordinal
+    is ``last`` and that has ``free`` free ordinals: returns the last
+    ordinal of ``[lo, hi)``, or raises InvalidParameter (a negative count,
+    a bad range) or PoolExhausted (``count`` cannot fit)."""
+    if count < 0:
+        raise InvalidParameter(f"negative count {count}")
+    top = last if hi is None else hi - 1
+    if not 0 <= lo <= top <= last:
+        raise range_error(last + 1, lo, hi)
+    if count > top - lo + 1 or count > free:
+        raise exhausted_error(last + 1, count, lo, hi)
+    return top
+
+
 class PyBitmap:
     """A sparse bitmap over the ordinals ``[0, size)``, ``size <= 2**64``.
 
@@ -240,17 +256,11 @@ class PyBitmap:
         """Allocates ``count`` ordinals exactly as ``count`` calls of
         :meth:`allocate` would, returned in that order, or none at all
         (PoolExhausted, nothing changed)."""
-        if count < 0:
-            raise InvalidParameter(f"negative count {count}")
         last = self._last
-        top = last if hi is None else hi - 1
-        if not 0 <= lo <= top <= last:
-            raise range_error(last + 1, lo, hi)
+        top = check_many(count, lo, hi, last, last + 1 - self._used)
         out = array("Q")
         if count == 0:
             return out
-        if count > top - lo + 1 or count > last + 1 - self._used:
-            raise exhausted_error(last + 1, count, lo, hi)
         c = self._cursor
         if serial and lo < c <= top:
             segments = ((c, top), (lo, c - 1))

@@ -33,8 +33,8 @@ from typing import Optional
 from .._binding import AVAILABLE, IMPORT_ERROR
 from .._binding import bitmap_ffi as ffi, bitmap_lib as lib
 from ..errors import AlreadyAllocated, InvalidParameter
-from ._pybitmap import (PyBitmap, check_size, exhausted_error, ordinal_error,
-                        range_error)
+from ._pybitmap import (PyBitmap, check_many, check_size, exhausted_error,
+                        ordinal_error, range_error)
 
 __all__ = ["Bitmap", "NativeBitmap", "PyBitmap"]
 
@@ -154,14 +154,8 @@ class NativeBitmap:
         """Allocates ``count`` ordinals exactly as ``count`` calls of
         :meth:`allocate` would, returned in that order, or none at all
         (PoolExhausted, nothing changed)."""
-        if count < 0:
-            raise InvalidParameter(f"negative count {count}")
         # checked here too, before the buffer for count ordinals is made
-        top = self._last if hi is None else hi - 1
-        if not 0 <= lo <= top <= self._last:
-            raise range_error(self._last + 1, lo, hi)
-        if count > top - lo + 1 or count > self.free:
-            raise exhausted_error(self._last + 1, count, lo, hi)
+        top = check_many(count, lo, hi, self._last, self.free)
         out = array("Q", bytes(8 * count))
         rc = _alloc_many(self._bm, count, serial, lo, top,
                          _from_buffer("uint64_t[]", out))

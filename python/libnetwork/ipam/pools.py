@@ -64,12 +64,6 @@ class Ranges:
         for s, e in members:
             self.add(s, e)
 
-    def __len__(self) -> int:
-        return sum(self._members.values())
-
-    def __bool__(self) -> bool:
-        return bool(self._members)
-
     def runs(self) -> list[tuple[int, int]]:
         return list(zip(self._starts, self._ends))
 
@@ -210,10 +204,6 @@ class DefaultPools:
                 "default pools list is empty: give at least one "
                 "{'base': CIDR, 'size': prefixlen}, or None for the defaults")
         self._sources = sources
-
-    @property
-    def sources(self) -> tuple[tuple[IPNetwork, int], ...]:
-        return self._sources
 
     def __len__(self) -> int:
         return sum(1 << (size - net.prefixlen) for net, size in self._sources)
