@@ -9,7 +9,8 @@ IPRoute API one request at a time) on the same workload.  Setup and
 teardown are destructive, so each round gets its own untimed setup
 (``benchmark.pedantic``); only the kernel work of the phase is timed, and
 the results are checked after every round, untimed.  CPU time (user/sys,
-this process and its children) of each round is kept in ``extra_info``.
+this process and its children) of each round is kept in ``extra_info``,
+with the backend's sendmsg calls where it counts them.
 
 Skips unless root inside ``python -m libnetwork.isolate``.  With
 ``LIBNETWORK_BENCH_SMOKE=1``: N=5, one round (seconds in all);
@@ -82,6 +83,7 @@ def measure(benchmark, phase, impl, n, workdir, setup, target, finish):
                           ("wall_ms", "wall")):
             benchmark.extra_info[key] = [round(getattr(t, attr) * 1e3, 2)
                                          for t in ts]
+        benchmark.extra_info["sendmsg"] = [t.sendmsg for t in ts]
     finally:
         w.close()
         settle()

@@ -16,7 +16,8 @@ from wiring.stages import STAGES
 WIRING_METRICS = (("endpoints/s", "eps", 1, False),
                   ("wall ms", "wall", 1e3, True),
                   ("user CPU ms", "user", 1e3, True),
-                  ("sys CPU ms", "sys", 1e3, True))
+                  ("sys CPU ms", "sys", 1e3, True),
+                  ("sendmsg calls", "sendmsg", 1, True))
 
 
 def fmt(v, unit=""):
@@ -24,6 +25,8 @@ def fmt(v, unit=""):
         return "-"
     if isinstance(v, str):
         return v
+    if isinstance(v, int):
+        return f"{v:,}" + unit
     if v == float("inf"):
         return "inf"
     a = abs(v)
@@ -49,8 +52,9 @@ def xfmt(r):
 
 
 def med(timings, attr):
-    """Median of ``attr`` over the rounds."""
-    return statistics.median(getattr(t, attr) for t in timings)
+    """Median of ``attr`` over the rounds; None if a round lacks it."""
+    vals = [getattr(t, attr) for t in timings]
+    return None if None in vals else statistics.median(vals)
 
 
 def _scaled(v, scale):
@@ -69,14 +73,16 @@ def wiring_lines(wres, wlive, ns):
 
     lines = [("## wiring, median of rounds.  'vs X' = X time / native "
               "time, or native rate / X rate (>1: native better).  CPU = "
-              "this process + its children.",),
+              "this process + its children.  sendmsg: where the backend "
+              "counts them.",),
              ("metric", "native", *peers, *[f"vs {p}" for p in peers])]
     for n in ns:
         for phase in ("wire", "unwire"):
             for label, attr, scale, better_low in WIRING_METRICS:
                 # N=1: a latency; its CPU split is below the kernel's
-                # accounting resolution (a tick), so only wall time
-                if n < 10 and attr != "wall":
+                # accounting resolution (a tick), so only wall time and
+                # the sendmsg count (exact)
+                if n < 10 and attr not in ("wall", "sendmsg"):
                     continue
                 nat = get("native", phase, n, attr)
                 vals = [get(p, phase, n, attr) for p in peers]

@@ -3,7 +3,8 @@ checks of the workload around the timed calls, each timed call measured.
 
 Each phase is begin (untimed) / timed / end (untimed result checks), so
 that pytest-benchmark can time the kernel work alone; ``wire(n)`` and
-``unwire()`` do all three.
+``unwire()`` do all three.  The backend's ``sendmsg`` count is read
+outside the timing, before and after.
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ class Wiring:
         return bool(self.n)
 
     def _timed(self, phase: str, do, collect: bool) -> Timing:
+        sent = self.peer.sendmsg()
         with Meter(self.label, phase, self.n, collect) as m:
             do(self.paths)
+        if sent is not None:
+            m.timing.extra["sendmsg"] = self.peer.sendmsg() - sent
         return m.timing
 
     def begin_wire(self, n: int) -> None:

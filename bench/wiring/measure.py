@@ -16,7 +16,7 @@ class Timing:
     """One measured phase: ``n`` endpoints wired (or unwired) in ``wall``
     seconds, with ``user`` and ``sys`` CPU seconds of this process and its
     children.  ``extra``: context switches (``vcsw``, ``ivcsw``), the
-    round."""
+    backend's ``sendmsg`` calls where it counts them, the round."""
     impl: str
     phase: str            # "wire" | "unwire" | a stage name
     n: int
@@ -29,6 +29,11 @@ class Timing:
     def eps(self) -> float:
         """Endpoints per second (wall)."""
         return self.n / self.wall if self.wall > 0 else float("inf")
+
+    @property
+    def sendmsg(self) -> Optional[int]:
+        """sendmsg calls of the phase, None where the peer counts none."""
+        return self.extra.get("sendmsg")
 
     def as_dict(self) -> dict:
         return {"impl": self.impl, "phase": self.phase, "n": self.n,

@@ -4,7 +4,7 @@ A peer is a tool driven the way its users run it, building the workload of
 :mod:`.workload`.  The harness (:class:`.harness.Wiring`) calls, for one
 wiring: ``prepare(n)``, then ``wire(paths)`` (timed), then ``check("wire")``;
 for its teardown ``unwire(paths)`` (timed), then ``check("unwire")``;
-at the end ``close()``, then
+around both, ``sendmsg()`` (untimed); at the end ``close()``, then
 ``cleanup(paths)`` if a run was left behind.  Everything but ``wire`` and
 ``unwire`` is untimed.
 """
@@ -12,6 +12,7 @@ at the end ``close()``, then
 from __future__ import annotations
 
 import abc
+from typing import Optional
 
 
 class Unavailable(RuntimeError):
@@ -41,6 +42,11 @@ class Peer(abc.ABC):
     def check(self, phase: str) -> None:
         """Raise if the tool reported a failure in ``phase`` ("wire" or
         "unwire"); the kernel state is the workload's to check."""
+
+    @abc.abstractmethod
+    def sendmsg(self) -> Optional[int]:
+        """Cumulative ``sendmsg`` calls of the peer's backend, or None
+        when it counts none."""
 
     @abc.abstractmethod
     def close(self) -> None:

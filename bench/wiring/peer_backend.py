@@ -9,6 +9,8 @@ each peer instance opens its own.
 
 from __future__ import annotations
 
+from typing import Callable, Optional
+
 from .peer import Peer, Unavailable
 from .workload import (GROUP, remove_leftovers, sandbox_paths, setup_plan,
                        teardown_plan)
@@ -37,6 +39,17 @@ def open_backend(name: str):
     raise ValueError(f"unknown backend {name!r}")
 
 
+def sendmsg_counter(backend) -> Optional[Callable[[], int]]:
+    """A function returning the backend's cumulative ``sendmsg`` count
+    (``backend.stats()["sendmsg"]``), or None for a backend without
+    ``stats()``.  Called once, when the backend is opened."""
+    try:
+        backend.stats()
+    except AttributeError:
+        return None
+    return lambda: backend.stats()["sendmsg"]
+
+
 def failures(results, what: str) -> None:
     """Raise if any operation's result carries an errno."""
     bad = [r for r in results if r.errno]
@@ -54,6 +67,7 @@ class BackendPeer(Peer):
         self.label = backend + ("-1by1" if serial else "")
         self.workdir, self.group, self.serial = workdir, group, serial
         self.backend = open_backend(backend)
+        self._count = sendmsg_counter(self.backend)
         self._results: list = []
         self._n = 0
 
@@ -82,6 +96,9 @@ class BackendPeer(Peer):
     def check(self, phase):
         r, self._results = self._results, []
         failures(r, f"{self.label} {phase} {self._n}")
+
+    def sendmsg(self):
+        return None if self._count is None else self._count()
 
     def close(self):
         self.backend.close()

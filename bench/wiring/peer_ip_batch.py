@@ -104,6 +104,9 @@ class IpBatchPeer(Peer):
     def check(self, phase):
         pass                    # every ip exit status is checked in place
 
+    def sendmsg(self):
+        return None
+
     def close(self):
         pass
 

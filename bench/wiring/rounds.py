@@ -40,6 +40,8 @@ def _progress(n, r, impl, t_wire, t_unwire, waited):
             f"(u {t_unwire.user * 1e3:5.1f} s "
             f"{t_unwire.sys * 1e3:6.1f})  settle {waited:.2f} s  "
             f"csw vol/invol {t_wire.extra['vcsw']}/{t_wire.extra['ivcsw']}")
+    if t_wire.sendmsg is not None:
+        line += f"  sendmsg {t_wire.sendmsg}/{t_unwire.sendmsg}"
     return line
 
 
