@@ -39,7 +39,7 @@ NS = [1, 5] if SMOKE else [1, 100, 500]
 if os.environ.get("LIBNETWORK_BENCH_N"):
     NS = [int(x) for x in os.environ["LIBNETWORK_BENCH_N"].split()]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import wiring  # noqa: E402  (bench/wiring.py)
+from wiring.workload import require_isolated  # noqa: E402  (bench/wiring/)
 
 ROUNDS = 1 if SMOKE else 3
 WARMUP = 0 if SMOKE else 1
@@ -47,7 +47,7 @@ BACKENDS = ["native", "pyroute2"]
 POOL = "10.200.0.0/16"
 
 
-_why = wiring.require_isolated()
+_why = require_isolated()
 pytestmark = [
     pytest.mark.kernel,
     pytest.mark.skipif(_why is not None, reason=_why or ""),

@@ -17,16 +17,10 @@ Groups (parameters impl, prefix, fill in every id):
     window), first-fit, on a fresh copy of the filled state each round
     (restored untimed, by ``from_bytes``): ordinals/s = n / round time.
 
-Fills are random and fragmented: a fraction ``fill`` of the ordinals of
-the window ``[0, window)`` is allocated at independent random places
-(seeded; 50% is one random bit per ordinal, 99.9% leaves random holes).
-The window is the whole /16 (2^16) and the whole /8 (2^24); a /64 cannot
-be filled to 50%, so its window is its first 2^24 ordinals, filled the
-same way, and every allocation is confined to it by ``lo``/``hi``; the
-rest of the /64 stays free.  The states are built once per module as
-serialized bytes (format v1, ``csrc/ipalloc.c``) and loaded with
-``from_bytes``, so both implementations start from identical states and
-no filling is timed.
+The states (random, fragmented fills of a window of each range, built as
+serialized bytes and loaded with ``from_bytes``, so both implementations
+start from identical states and no filling is timed) are those of
+``bitmap_states.py``, which the report measures too.
 
 ``LIBNETWORK_BENCH_SMOKE=1``: windows of 2^12 ordinals and 100 pairs a
 round, for a quick correctness pass (seconds in all).
@@ -36,21 +30,21 @@ from __future__ import annotations
 
 import functools
 import os
-import random
-import struct
+import sys
 
 import pytest
 
 from libnetwork import _binding
 from libnetwork.ipam import NativeBitmap, PyBitmap
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bitmap_states import (  # noqa: E402  (bench/bitmap_states.py)
+    FILLS, PREFIXES, state, window_of)
+
 SMOKE = os.environ.get("LIBNETWORK_BENCH_SMOKE") == "1"
 PAIRS = 100 if SMOKE else 1000
 BULK = 1024 if SMOKE else 65536
 BULK_ROUNDS = 1 if SMOKE else 10
-WINDOW = 2**12 if SMOKE else 2**24
-PREFIXES = {"/16": 2**16, "/8": 2**24, "/64": 2**64}
-FILLS = [0.0, 0.5, 0.999]
 
 IMPLS = [
     pytest.param(NativeBitmap, id="impl=native", marks=pytest.mark.skipif(
@@ -63,57 +57,10 @@ PREFIX = pytest.mark.parametrize("prefix", list(PREFIXES),
 FILL = pytest.mark.parametrize("fill", FILLS, ids=lambda f: f"fill={f:.1%}")
 
 
-def window_of(prefix: str) -> int:
-    return min(PREFIXES[prefix], WINDOW)
-
-
-@functools.lru_cache(maxsize=None)
-def random_leaves(window: int, fill: float) -> tuple:
-    """((leaf index, 4096-bit int), ...): fill of [0, window) allocated at
-    random places, empty leaves left out."""
-    rng = random.Random(f"{window}-{fill}")
-    nleaves = -(-window // 4096)
-    caps = [(1 << min(4096, window - 4096 * k)) - 1 for k in range(nleaves)]
-    if fill == 0.5:
-        bits = [rng.getrandbits(4096) & cap for cap in caps]
-    else:
-        flip = fill > 0.5
-        bits = [0] * nleaves
-        picks = round(window * (1 - fill if flip else fill))
-        for n in rng.sample(range(window), picks):
-            bits[n >> 12] |= 1 << (n & 4095)
-        if flip:
-            bits = [cap ^ b for cap, b in zip(caps, bits)]
-    return tuple((k, b) for k, b in enumerate(bits) if b)
-
-
-def state_bytes(size: int, leaves: tuple) -> bytes:
-    """The v1 serialization of a bitmap of ``size`` holding ``leaves``."""
-    last = size - 1
-    body, used = [], 0
-    for k, bits in leaves:
-        used += bits.bit_count()
-        cap = (1 << min(4096, size - 4096 * k)) - 1
-        if bits == cap:
-            body.append(struct.pack("<QQ", k, 0))
-            continue
-        words = struct.unpack("<64Q", bits.to_bytes(512, "little"))
-        mask = sum(1 << j for j, w in enumerate(words) if w)
-        body.append(struct.pack("<QQ", k, mask))
-        body.append(struct.pack(f"<{mask.bit_count()}Q",
-                                *(w for w in words if w)))
-    head = struct.pack("<4sB3xQQQQ", b"NLCB", 1, last, 0, used, len(leaves))
-    return head + b"".join(body)
-
-
 @pytest.fixture(scope="module")
 def states():
     """state(prefix, fill) -> serialized bytes, built once per module."""
-    @functools.lru_cache(maxsize=None)
-    def state(prefix: str, fill: float) -> bytes:
-        return state_bytes(PREFIXES[prefix],
-                           random_leaves(window_of(prefix), fill))
-    return state
+    return functools.lru_cache(maxsize=None)(state)
 
 
 def per_unit(benchmark, key: str, units: int) -> None:

@@ -3,13 +3,14 @@
     python -m libnetwork.isolate -- python -m pytest bench/bench_wiring.py
     LIBNETWORK_BENCH_SMOKE=1 ... pytest bench --benchmark-disable   # CI
 
-Groups ``wire-N`` and ``unwire-N`` compare the peers of ``bench/wiring.py``
+Groups ``wire-N`` and ``unwire-N`` compare the peers of ``bench/wiring/``
 (native, pyroute2, ip -batch, native one op at a time, pyroute2's public
 IPRoute API one request at a time) on the same workload.  Setup and
 teardown are destructive, so each round gets its own untimed setup
 (``benchmark.pedantic``); only the kernel work of the phase is timed, and
 the results are checked after every round, untimed.  CPU time (user/sys,
-this process and its children) of each round is kept in ``extra_info``.
+this process and its children) of each round is kept in ``extra_info``,
+with the backend's sendmsg calls where it counts them.
 
 Skips unless root inside ``python -m libnetwork.isolate``.  With
 ``LIBNETWORK_BENCH_SMOKE=1``: N=5, one round (seconds in all);
@@ -28,7 +29,10 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import wiring  # noqa: E402  (bench/wiring.py)
+from wiring.measure import settle  # noqa: E402  (bench/wiring/)
+from wiring.peer import Unavailable  # noqa: E402
+from wiring.registry import DEFAULT_IMPLS, make  # noqa: E402
+from wiring.workload import require_isolated  # noqa: E402
 
 SMOKE = os.environ.get("LIBNETWORK_BENCH_SMOKE") == "1"
 NS = [5] if SMOKE else [1, 100, 500]
@@ -38,9 +42,9 @@ ROUNDS = 1 if SMOKE else 3
 WARMUP = 0 if SMOKE else 1        # first use (imports, caches) untimed
 # the report's default peers; pyroute2-iproute (the IPRoute API baseline)
 # is among them, listed here too so it stays even if the default changes
-IMPLS = list(dict.fromkeys([*wiring.DEFAULT_IMPLS, "pyroute2-iproute"]))
+IMPLS = list(dict.fromkeys([*DEFAULT_IMPLS, "pyroute2-iproute"]))
 
-_why = wiring.require_isolated()
+_why = require_isolated()
 pytestmark = [
     pytest.mark.kernel,
     pytest.mark.skipif(_why is not None, reason=_why or ""),
@@ -55,85 +59,77 @@ def workdir():
     shutil.rmtree(d, ignore_errors=True)
 
 
-def _peer(impl, workdir):
+def measure(benchmark, phase, impl, n, workdir, setup, target, finish):
+    """``target(w)`` timed over ROUNDS rounds, each after its own untimed
+    ``setup(w)``, on the harness ``w`` of peer ``impl``; then
+    ``finish(w)``, the per-round numbers into ``extra_info``, and ``w``
+    closed.  Group ``phase-n``; skips a peer that cannot run here."""
+    benchmark.group = f"{phase}-{n}"
+    benchmark.extra_info["impl"] = impl
     try:
-        return wiring.make(impl, workdir)
-    except wiring.Unavailable as exc:
+        w = make(impl, workdir)
+    except Unavailable as exc:
         pytest.skip(f"{impl}: {exc}")
-
-
-def _info(benchmark, timings):
-    """Per-round CPU numbers in the saved JSON (ms)."""
-    benchmark.extra_info["n"] = timings[0].n if timings else None
-    benchmark.extra_info["user_ms"] = [round(t.user * 1e3, 2) for t in timings]
-    benchmark.extra_info["sys_ms"] = [round(t.sys * 1e3, 2) for t in timings]
-    benchmark.extra_info["wall_ms"] = [round(t.wall * 1e3, 2) for t in timings]
+    timings = []
+    try:
+        benchmark.pedantic(lambda: timings.append(target(w)),
+                           setup=lambda: setup(w), rounds=ROUNDS,
+                           iterations=1, warmup_rounds=WARMUP)
+        finish(w)
+        assert timings, f"the {phase} target never ran"
+        ts = timings[-ROUNDS:]
+        benchmark.extra_info["n"] = n
+        for key, attr in (("user_ms", "user"), ("sys_ms", "sys"),
+                          ("wall_ms", "wall")):
+            benchmark.extra_info[key] = [round(getattr(t, attr) * 1e3, 2)
+                                         for t in ts]
+        benchmark.extra_info["sendmsg"] = [t.sendmsg for t in ts]
+    finally:
+        w.close()
+        settle()
 
 
 @pytest.mark.parametrize("n", NS)
 @pytest.mark.parametrize("impl", IMPLS)
 def test_wire(benchmark, impl, n, workdir):
-    benchmark.group = f"wire-{n}"
-    benchmark.extra_info["impl"] = impl
-    w = _peer(impl, workdir)
-    timings = []
-
-    def setup():
+    def setup(w):
         if w.wired:                 # the previous round's endpoints
             w.end_wire()
             w.unwire()
-            wiring.settle()
+            settle()
         w.begin_wire(n)
         gc.collect()
 
-    def target():
-        with wiring.Meter(impl, "wire", n, collect=False) as m:
-            w.do_wire()
-        timings.append(m.timing)
-
-    try:
-        benchmark.pedantic(target, setup=setup, rounds=ROUNDS, iterations=1,
-                           warmup_rounds=WARMUP)
+    def finish(w):
         w.end_wire()
         w.unwire()
-        _info(benchmark, timings[-ROUNDS:])
-    finally:
-        w.close()
-        wiring.settle()
+
+    measure(benchmark, "wire", impl, n, workdir, setup,
+            lambda w: w.timed_wire(collect=False), finish)
 
 
 @pytest.mark.parametrize("n", NS)
 @pytest.mark.parametrize("impl", IMPLS)
 def test_unwire(benchmark, impl, n, workdir):
-    benchmark.group = f"unwire-{n}"
-    benchmark.extra_info["impl"] = impl
-    w = _peer(impl, workdir)
-    timings = []
-    pending = []
+    pending = []                    # a teardown timed, not yet checked
 
-    def setup():
+    def setup(w):
         if pending:                 # check the previous round's teardown
             pending.pop()
             w.end_unwire()
-            wiring.settle()
+            settle()
         w.wire(n)
-        wiring.settle(min_s=0.05)
+        settle(min_s=0.05)
         w.begin_unwire()
         gc.collect()
 
-    def target():
-        with wiring.Meter(impl, "unwire", n, collect=False) as m:
-            w.do_unwire()
+    def target(w):
+        t = w.timed_unwire(collect=False)
         pending.append(True)
-        timings.append(m.timing)
+        return t
 
-    try:
-        benchmark.pedantic(target, setup=setup, rounds=ROUNDS, iterations=1,
-                           warmup_rounds=WARMUP)
+    def finish(w):
         if pending:
             w.end_unwire()          # teardown is synchronous: checked here
-        _info(benchmark, timings[-ROUNDS:])
-        assert timings, "the unwire target never ran"
-    finally:
-        w.close()
-        wiring.settle()
+
+    measure(benchmark, "unwire", impl, n, workdir, setup, target, finish)
