@@ -27,9 +27,11 @@ def stages(backend: str, n: int, workdir: str,
     ensure_bridge()
     os.makedirs(workdir, exist_ok=True)
     be = open_backend(backend)
-    plan = setup_plan(n, workdir, group)
+    # each stage its own batch: an index cannot travel between batches, so
+    # the sandboxes name eth0 (one lookup each)
+    plan = setup_plan(n, workdir, group, indexes=False)
     down = teardown_plan(n, workdir, group)
-    parts = [plan[:n], plan[n:2 * n], plan[2 * n:6 * n], plan[6 * n:],
+    parts = [plan[:n], plan[n:2 * n], plan[2 * n:7 * n], plan[7 * n:],
              down[:1], down[1:]]
     out = []
     try:
