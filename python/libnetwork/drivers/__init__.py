@@ -150,8 +150,11 @@ class Driver(abc.ABC):
 def _registry() -> dict:
     from .bridge import BridgeDriver
     from .host import HostDriver
+    from .ipvlan import IpvlanDriver
+    from .macvlan import MacvlanDriver
     from .null import NullDriver
-    return {d.type: d for d in (BridgeDriver, HostDriver, NullDriver)}
+    return {d.type: d for d in (BridgeDriver, HostDriver, NullDriver,
+                                MacvlanDriver, IpvlanDriver)}
 
 
 #: network type -> driver class
