@@ -102,6 +102,9 @@ def forget_sandbox(c, sb) -> None:
     c._sandboxes.pop(sb.id(), None)
     c._by_container.pop(sb.container_id(), None)
     shutil.rmtree(files_dir(c, sb), ignore_errors=True)
+    for path in (sb.hosts_path, sb.resolv_conf_path):
+        if path:
+            files.forget_path(path)
 
 
 def write_hosts(sb) -> None:

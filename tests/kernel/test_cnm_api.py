@@ -239,7 +239,7 @@ def test_controller_lookups_and_walks(ctl):
      errors.NoSuchEndpoint),
     (lambda c: c.networks()[0].endpoint_by_id("f" * 64),
      errors.NoSuchEndpoint),
-    (lambda c: c.new_network("macvlan", "m"), errors.UnknownDriver),
+    (lambda c: c.new_network("nosuchdriver", "m"), errors.UnknownDriver),
 ])
 def test_lookups_raise_not_found(ctl, backend, call, exc):
     ctl.new_network("bridge", "n").create_endpoint("e")

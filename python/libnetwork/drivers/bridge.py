@@ -41,6 +41,7 @@ from .. import netlabel
 from ..backends import ops as O
 from ..errors import BridgeFull, Conflict, InvalidParameter, PoolOverlap
 from . import Driver, Phase, Step
+from .steps import configure_interface, gateway_routes
 
 DEFAULT_MTU = 1500
 IPV6_EUI64 = netlabel.PREFIX + ".bridge.ipv6_eui64"
@@ -201,24 +202,12 @@ class BridgeDriver(Driver):
         # watch then waits an RCU grace period for it, holding RTNL
         plan = [Step(veth, O.LinkDel(ep.host_ifname), Phase.ROOT_CREATE,
                      explain)]
-        in_sb = Phase.SANDBOX_CONFIG
-        # IPv4-only: no IPv6 link-local on either end (the bridge port needs
-        # none, the sandbox has no IPv6): the kernel skips the address, DAD
-        # and MLD, most of its cost of bringing a veth pair up.  The mode
-        # is set before up: the kernel applies it after the flags.
-        v4only = not nw.spec.enable_ipv6
-        if v4only:
-            plan.append(Step(O.LinkSet(eth, ipv6_ll=False, ns=ns),
-                             phase=in_sb))
-        plan.append(Step(O.LinkSet(eth, up=True, ns=ns), phase=in_sb))
-        if ep.addr is not None:
-            plan.append(Step(O.AddrAdd(eth, ep.addr, ns=ns), phase=in_sb))
-        if ep.addr6 is not None:
-            plan.append(Step(O.AddrAdd(eth, ep.addr6, nodad=True, ns=ns),
-                             phase=in_sb))
+        # the sandbox end named by the index the veth's creation echoes
+        plan += configure_interface(nw, ep, ns, ifname, eth)
         if gateway:
-            plan += self._routes(nw, ep, ns, eth)
-        if v4only:
+            plan += gateway_routes(nw, ep, ns, eth)
+        # IPv4-only: no link-local on the bridge port either
+        if not nw.spec.enable_ipv6:
             plan.append(Step(O.LinkSet(ep.host_ifname, ipv6_ll=False),
                              phase=Phase.ROOT_UP))
         plan.append(Step(O.LinkSet(ep.host_ifname, up=True),
@@ -226,22 +215,7 @@ class BridgeDriver(Driver):
         return plan
 
     def default_routes(self, nw, ep, sb):
-        return self._routes(nw, ep, sb.key(), ep.ifname)
-
-    @staticmethod
-    def _routes(nw, ep, ns, link):
-        if nw.spec.internal:
-            return []
-        plan = []
-        if ep.addr is not None and nw.gateway4() is not None:
-            plan.append(Step(O.RouteAdd(gateway=str(nw.gateway4().ip),
-                                        oif=link, ns=ns),
-                             phase=Phase.SANDBOX_CONFIG))
-        if ep.addr6 is not None and nw.gateway6() is not None:
-            plan.append(Step(O.RouteAdd(gateway=str(nw.gateway6().ip),
-                                        oif=link, ns=ns),
-                             phase=Phase.SANDBOX_CONFIG))
-        return plan
+        return gateway_routes(nw, ep, sb.key(), ep.ifname)
 
     def leave(self, nw, ep, sb):
         return [Step(O.LinkDel(ep.host_ifname))]

@@ -30,6 +30,7 @@ from .. import netlabel
 from ..backends import ops as O
 from ..errors import InvalidParameter, ParentInUse
 from . import Driver, Phase, Step
+from .steps import configure_interface, gateway_routes
 
 PARENT = "parent"
 
@@ -123,16 +124,7 @@ class LowerDriver(Driver):
         dev = O.IndexOf(get)
         plan = [Step(create, O.LinkDel(ifname, ns=ns), Phase.ROOT_CREATE),
                 Step(get, phase=Phase.SANDBOX_CREATE)]
-        in_sb = Phase.SANDBOX_CONFIG
-        if not nw.spec.enable_ipv6:
-            plan.append(Step(O.LinkSet(ifname, ipv6_ll=False, ns=ns),
-                             phase=in_sb))
-        plan.append(Step(O.LinkSet(ifname, up=True, ns=ns), phase=in_sb))
-        if ep.addr is not None:
-            plan.append(Step(O.AddrAdd(dev, ep.addr, ns=ns), phase=in_sb))
-        if ep.addr6 is not None:
-            plan.append(Step(O.AddrAdd(dev, ep.addr6, nodad=True, ns=ns),
-                             phase=in_sb))
+        plan += configure_interface(nw, ep, ns, ifname, dev)
         if gateway:
             plan += self.routes(nw, ep, ns, dev)
         return plan
@@ -141,16 +133,9 @@ class LowerDriver(Driver):
         return self.routes(nw, ep, sb.key(), ep.ifname)
 
     def routes(self, nw, ep, ns, link):
-        """Default routes through the user's gateway."""
-        if nw.spec.internal:
-            return []
-        plan = []
-        for addr, gw in ((ep.addr, nw.gateway4()), (ep.addr6, nw.gateway6())):
-            if addr is not None and gw is not None:
-                plan.append(Step(O.RouteAdd(gateway=str(gw.ip), oif=link,
-                                            ns=ns),
-                                 phase=Phase.SANDBOX_CONFIG))
-        return plan
+        """The sandbox's default routes through the interface ``link``:
+        by default through the user's gateway."""
+        return gateway_routes(nw, ep, ns, link)
 
     def leave(self, nw, ep, sb):
         return [Step(O.LinkDel(ep.ifname, ns=sb.key()))]
