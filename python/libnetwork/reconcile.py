@@ -64,8 +64,6 @@ def reconcile(c) -> None:
             record_leave(c, ep, None)
         osl.forget_sandbox(c, sb)
     links = {link.name: link for link in c.backend.links(None)}
-    groups = {nw.driver_state.get("group"): nw
-              for nw in c._networks.values()}
     explained = set()
     joined: dict = {}                  # network id -> its joined endpoints
     proofs = []                        # (endpoint, its root link)
@@ -80,9 +78,10 @@ def reconcile(c) -> None:
             if link is not None:
                 proofs.append((ep, link))
                 explained.add(link)
+    # a link of ours is explained by its name alone: one that a failed
+    # teardown left in a deletion group is still an endpoint's
     stale = [link.name for link in links.values()
-             if is_ours(link.group) and not (
-                 link.group in groups and link.name in explained)]
+             if is_ours(link.group) and link.name not in explained]
     if stale:
         batch = plan.bulk_delete(stale) + batch
     if batch:

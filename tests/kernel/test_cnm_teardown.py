@@ -195,6 +195,12 @@ def test_group_delete_fails(world, make_ctl):
     assert len(ei.value.errors) == 2
     assert all(ep.sandbox() is not None for ep in eps)
     assert_agree(c, root)
+    # a restart now keeps the two veths left in the deletion group
+    assert restart_changes_nothing(c, make_ctl)
+    c = make_ctl()
+    nw = c.network_by_name("n")
+    eps = sorted(nw.endpoints(), key=lambda ep: ep.name())
+    assert_agree(c, root)
     c._leave_many([(ep, ep.sandbox()) for ep in eps[:2]])
     assert [ep.sandbox() is None for ep in eps] == [True, True, False]
     assert_agree(c, root)
