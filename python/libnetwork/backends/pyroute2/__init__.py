@@ -57,11 +57,16 @@ _LINKS_STATS = enc.dump_request(ifinfmsg, RTM_GETLINK)
 
 
 def _outcome(item, err, msg, reply):
-    """``(errno, message, value)`` of a sent item: a LinkGet's value is the
-    ifindex."""
-    op = item[1]
+    """``(errno, message, value)`` of a sent item: an echoed creation's
+    value is ``(ifindex, IFLA_LINK)``, a LinkGet's the ifindex."""
+    _, op, _, echo = item
     if err:
         return (err, msg, None)
+    if echo:
+        if reply is None:
+            return (E.EPROTO, "created, but the kernel sent no echo of it "
+                    "(NLM_F_ECHO)", None)
+        return (0, "", decode.created(reply))
     if type(op) is O.LinkGet and reply is not None:
         return (0, "", decode.created(reply)[0])
     return (0, "", None)
@@ -84,7 +89,7 @@ class Pyroute2Backend(Backend):
     # --------------------------------------------------------- sockets
 
     def _new_conn(self, sock, ident) -> transport.Conn:
-        return transport.Conn(transport.setup(sock), ident)
+        return transport.Conn(transport.setup(sock), ident, self._stats)
 
     def _conn(self, ns) -> transport.Conn:
         key = self.root if ns is None else ns
@@ -164,9 +169,9 @@ class Pyroute2Backend(Backend):
             out: list = [None] * len(items)
             reqs, where = [], []
             with netns.Fds() as nsfd:
-                for n, (_, op, prep, _echo) in enumerate(items):
+                for n, (_, op, prep, echo) in enumerate(items):
                     try:
-                        reqs.append(enc.request(op, prep, names, nsfd))
+                        reqs.append(enc.request(op, prep, names, nsfd, echo))
                     except OSError as exc:
                         out[n] = (exc.errno or E.EIO,
                                   str(exc.strerror or ""), None)

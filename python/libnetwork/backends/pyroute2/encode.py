@@ -6,9 +6,10 @@ operation and the fields :func:`~..validate.prepare` parsed, so it is a
 second encoder, independent of the C core's (csrc/rtnl_*.c).
 
 Every request carries ``NLM_F_REQUEST | NLM_F_ACK`` (creations also
-``NLM_F_CREATE | NLM_F_EXCL``).  A link is named to the kernel (index 0 +
-``IFLA_IFNAME``) when ``base.by_name`` says so; every other reference is
-an ifindex, ``names[ref]`` for a name.
+``NLM_F_CREATE | NLM_F_EXCL``), and ``NLM_F_ECHO`` when asked.  A link is
+named to the kernel (index 0 + ``IFLA_IFNAME``) when ``base.by_name`` says
+so; every other reference is an ifindex, ``names[ref]`` for a name or an
+:class:`~..ops.IndexOf`.
 
 pyroute2's encoder costs 50-500 us a message, so :func:`request` encodes
 identical requests once (name lookups; operations that differ only by
@@ -21,7 +22,8 @@ import socket
 from dataclasses import replace
 
 from pyroute2.netlink import (
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST)
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_ECHO, NLM_F_EXCL,
+    NLM_F_REQUEST)
 from pyroute2.netlink.rtnl import (
     RTM_DELADDR, RTM_DELLINK, RTM_DELROUTE, RTM_GETLINK, RTM_NEWADDR,
     RTM_NEWLINK, RTM_NEWROUTE)
@@ -137,6 +139,39 @@ def link_add_veth(op, prep, names, nsfd):
                 _ifi(0, True if op.up else None), attrs)
 
 
+def _lower(op, mtu, mac, group, names, nsfd, kind, data):
+    """A device over ``op.parent``, born in ``op.netns`` when set."""
+    attrs = _common([("IFLA_IFNAME", op.name)], mtu, mac, group)
+    attrs.append(("IFLA_LINK", _idx(op.parent, names)))
+    netns = getattr(op, "netns", None)
+    if netns is not None:
+        attrs.append(("IFLA_NET_NS_FD", nsfd(netns)))
+    attrs.append(_linkinfo(kind, data))
+    return _msg(ifinfmsg, RTM_NEWLINK, _CREATE,
+                _ifi(0, True if op.up else None), attrs)
+
+
+def link_add_macvlan(op, prep, names, nsfd):
+    """``ip link add NAME link PARENT [netns NS] type macvlan mode MODE``"""
+    _, mtu, group, mac, mode = prep
+    return _lower(op, mtu, mac, group, names, nsfd, "macvlan",
+                  [("IFLA_MACVLAN_MODE", mode)])
+
+
+def link_add_ipvlan(op, prep, names, nsfd):
+    """``ip link add NAME link PARENT [netns NS] type ipvlan mode MODE``"""
+    _, mtu, group, mode = prep
+    return _lower(op, mtu, None, group, names, nsfd, "ipvlan",
+                  [("IFLA_IPVLAN_MODE", mode)])
+
+
+def link_add_vlan(op, prep, names, nsfd):
+    """``ip link add NAME link PARENT type vlan id VID``"""
+    _, mtu, group, vid = prep
+    return _lower(op, mtu, None, group, names, nsfd, "vlan",
+                  [("IFLA_VLAN_ID", vid)])
+
+
 def link_set(op, prep, names, nsfd):
     """``ip link set LINK ...``: by name (index 0 + ``IFLA_IFNAME``) unless
     it is a rename."""
@@ -151,7 +186,7 @@ def link_set(op, prep, names, nsfd):
         attrs.append(("IFLA_IFNAME", op.link))
         index = 0
     else:
-        index = op.link
+        index = _idx(op.link, names)
     _common(attrs, mtu, mac, group)
     if op.nomaster:
         attrs.append(("IFLA_MASTER", 0))
@@ -169,7 +204,7 @@ def link_del(op, prep, names, nsfd):
     if by_name(op):
         return _msg(ifinfmsg, RTM_DELLINK, _REQ, _ifi(0),
                     [("IFLA_IFNAME", op.link)])
-    return _msg(ifinfmsg, RTM_DELLINK, _REQ, _ifi(op.link), [])
+    return _msg(ifinfmsg, RTM_DELLINK, _REQ, _ifi(_idx(op.link, names)), [])
 
 
 def link_del_group(op, prep, names, nsfd):
@@ -259,6 +294,9 @@ def route_del(op, prep, names, nsfd):
 ENCODERS = {
     O.LinkAddBridge: link_add_bridge,
     O.LinkAddVeth: link_add_veth,
+    O.LinkAddMacvlan: link_add_macvlan,
+    O.LinkAddIpvlan: link_add_ipvlan,
+    O.LinkAddVlan: link_add_vlan,
     O.LinkSet: link_set,
     O.LinkDel: link_del,
     O.LinkDelGroup: link_del_group,
@@ -281,18 +319,21 @@ def _wire(m) -> bytes:
     return bytes(m.data)
 
 
-def encode(op, prep, names, nsfd) -> bytes:
+def encode(op, prep, names, nsfd, echo=False) -> bytes:
     """The one message of ``op`` (``prep``: its prepared fields; ``names``:
     its link references' ifindexes; ``nsfd(path)``: a descriptor of the
-    namespace at ``path``)."""
-    return _wire(ENCODERS[type(op)](op, prep, names, nsfd))
+    namespace at ``path``), asking for ``NLM_F_ECHO`` with ``echo``."""
+    m = ENCODERS[type(op)](op, prep, names, nsfd)
+    if echo:
+        m["header"]["flags"] |= NLM_F_ECHO
+    return _wire(m)
 
 
 _encoded: dict = {}
 _lookups: dict = {}
 
 
-def _memo_key(op, names):
+def _memo_key(op, names, echo):
     """What the encoding of ``op`` depends on, or None when it carries a
     namespace descriptor and cannot be reused."""
     if getattr(op, "netns", None) is not None or \
@@ -302,18 +343,18 @@ def _memo_key(op, names):
                  for f in _REF_FIELDS.get(type(op), ()))
     if op.ns is not None:
         op = replace(op, ns=None)
-    return (op, refs)
+    return (op, refs, echo)
 
 
-def request(op, prep, names, nsfd) -> bytes:
+def request(op, prep, names, nsfd, echo=False) -> bytes:
     """:func:`encode`, reusing the bytes of an identical earlier request."""
     try:
-        key = _memo_key(op, names)
+        key = _memo_key(op, names, echo)
         data = _encoded.get(key) if key is not None else None
     except TypeError:              # an unhashable field value
         key = data = None
     if data is None:
-        data = encode(op, prep, names, nsfd)
+        data = encode(op, prep, names, nsfd, echo)
         if key is not None:
             if len(_encoded) >= _MEMO_MAX:
                 _encoded.clear()

@@ -4,13 +4,13 @@ Shaped like the C core's csrc/sock.c:
 
 * a socket is configured once (large buffers, ``NETLINK_EXT_ACK``, bound,
   a timeout) and kept per namespace in a :class:`Conn`, which numbers its
-  requests;
+  requests and counts its ``send`` calls into the backend's statistics;
 * :func:`transact` sends a run of encoded requests concatenated, in as few
   ``send`` calls as the receive buffer allows (every ack must fit in it at
   once), and matches each ack to its request by sequence number and port
   id: ``(errno, ext-ack text, reply)`` per request, where ``reply`` is the
   ``RTM_NEWLINK`` message the kernel sent for that sequence (a
-  ``RTM_GETLINK`` answer);
+  ``RTM_GETLINK`` answer, or an ``NLM_F_ECHO`` of a creation);
 * :func:`dump` sends one dump request and collects the messages of one
   type until ``NLMSG_DONE``, again if the dump was interrupted.
 
@@ -69,22 +69,24 @@ def setup(sock: socket.socket) -> socket.socket:
 
 
 class Conn:
-    """One namespace's configured socket: its identity, port id and
-    sequence."""
+    """One namespace's configured socket: its identity, port id, sequence,
+    and the statistics its ``send`` calls are counted into."""
 
-    __slots__ = ("sock", "ident", "portid", "seq")
+    __slots__ = ("sock", "ident", "portid", "seq", "stats")
 
-    def __init__(self, sock, ident):
+    def __init__(self, sock, ident, stats: dict):
         self.sock = sock
         self.ident = ident
         self.portid = sock.getsockname()[0]
         self.seq = 0
+        self.stats = stats
 
     def next_seq(self) -> int:
         self.seq = (self.seq + 1) & 0x7FFFFFFF or 1
         return self.seq
 
     def send(self, data) -> None:
+        self.stats["sendmsg"] += 1
         self.sock.send(data)
 
     def close(self) -> None:
