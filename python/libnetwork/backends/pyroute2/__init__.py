@@ -3,8 +3,8 @@
 Every request is built, and every dump decoded, by pyroute2's rtnetlink
 message classes (``ifinfmsg``, ``ifaddrmsg``, ``rtmsg``, ``nlmsgerr``), so
 this backend is an encoder independent of the C core: the parametrized
-kernel tests hold the two to the same results.  This module ties the parts
-together:
+kernel tests hold the two to the same results, and the parity unit test to
+the same messages.  This module ties the parts together:
 
 * :mod:`.netns` -- namespaces made and sockets opened inside them without
   moving any thread that matters;
@@ -37,6 +37,7 @@ from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
 from .. import ops as O
 from ..base import Backend
+from ..validate import prepare
 from . import decode, encode as enc, netns, transport
 from .netns import NamespaceSwitchError
 
@@ -181,6 +182,18 @@ class Pyroute2Backend(Backend):
             for n, (err, msg, reply) in zip(where, replies):
                 out[n] = _outcome(items[n], err, msg, reply)
             return out
+
+    def encode(self, op: O.Op, names: Optional[dict] = None,
+               echo: bool = False) -> bytes:
+        """The one message ``op`` is sent as (sequence 0, port 0), with
+        ``NLM_F_ECHO`` when ``echo``: validated as :meth:`execute` does,
+        ``names`` giving the ifindex of each link reference that is not an
+        int.  Namespace descriptors in it are closed before it returns."""
+        prep = prepare(op)
+        if type(op) not in enc.ENCODERS:
+            raise TypeError(f"not a netlink operation: {op!r}")
+        with netns.Fds() as nsfd:
+            return enc.encode(op, prep, names or {}, nsfd, echo)
 
     # ----------------------------------------------------------- dumps
 

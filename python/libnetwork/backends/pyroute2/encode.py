@@ -3,13 +3,41 @@
 Each encoder builds the one message of its operation with pyroute2's
 rtnetlink classes (``ifinfmsg``, ``ifaddrmsg``, ``rtmsg``) from the
 operation and the fields :func:`~..validate.prepare` parsed, so it is a
-second encoder, independent of the C core's (csrc/rtnl_*.c).
+second encoder, independent of the C core's (csrc/rtnl_*.c).  The two
+send the same messages -- type, flags, header fields and attributes, every
+nest flagged ``NLA_F_NESTED`` (only ``IFLA_NET_NS_FD`` descriptors differ)
+-- and tests/unit/test_parity.py holds them to that.  The attributes come
+in the C core's order too, so the bytes are the same:
 
-Every request carries ``NLM_F_REQUEST | NLM_F_ACK`` (creations also
+    ========================  =============  ==============================
+    operation                 type           attributes (nested in {})
+    ========================  =============  ==============================
+    LinkAddBridge             NEWLINK c|x    IFNAME MTU ADDRESS GROUP
+                                             LINKINFO{KIND}
+    LinkAddVeth               NEWLINK c|x    IFNAME MTU ADDRESS GROUP MASTER
+                                             TXQ RXQ LINKINFO{KIND DATA{
+                                             PEER{ifinfomsg IFNAME NET_NS_FD
+                                             MTU ADDRESS TXQ RXQ}}}
+    LinkAdd{Macvlan,Ipvlan,   NEWLINK c|x    IFNAME MTU ADDRESS GROUP LINK
+            Vlan}                            NET_NS_FD LINKINFO{KIND DATA{
+                                             MODE | ID}}
+    LinkSet                   SETLINK        IFNAME MASTER NET_NS_FD MTU
+                                             ADDRESS GROUP AF_SPEC{INET6{
+                                             ADDR_GEN_MODE}}
+    LinkDel, LinkDelGroup     DELLINK        IFNAME | GROUP
+    LinkGet                   GETLINK        IFNAME EXT_MASK
+    AddrAdd, AddrDel          NEW/DELADDR    LOCAL (v4) ADDRESS BROADCAST
+                                             (v4 add, plen < 31) FLAGS
+    RouteAdd, RouteDel        NEW/DELROUTE   TABLE DST GATEWAY OIF PRIORITY
+    ========================  =============  ==============================
+
+Every request carries ``NLM_F_REQUEST | NLM_F_ACK`` (``c|x``: also
 ``NLM_F_CREATE | NLM_F_EXCL``), and ``NLM_F_ECHO`` when asked.  A link is
-named to the kernel (index 0 + ``IFLA_IFNAME``) when ``base.by_name`` says
-so; every other reference is an ifindex, ``names[ref]`` for a name or an
-:class:`~..ops.IndexOf`.
+named to the kernel (index 0 + ``IFLA_IFNAME``) when ``base.by_name``
+says so; every other reference is an ifindex, ``names[ref]`` for a name
+or an :class:`~..ops.IndexOf`.  A route's table goes in ``RTA_TABLE``
+(0 and None mean main), and in ``rtm_table`` only below 256 (iproute2's
+rule; ``RT_TABLE_UNSPEC`` otherwise).
 
 pyroute2's encoder costs 50-500 us a message, so :func:`request` encodes
 identical requests once (name lookups; operations that differ only by
@@ -19,6 +47,7 @@ namespace: ``lo`` up, a default route via the same gateway and ifindex).
 from __future__ import annotations
 
 import socket
+import struct
 from dataclasses import replace
 
 from pyroute2.netlink import (
@@ -26,7 +55,7 @@ from pyroute2.netlink import (
     NLM_F_REQUEST)
 from pyroute2.netlink.rtnl import (
     RTM_DELADDR, RTM_DELLINK, RTM_DELROUTE, RTM_GETLINK, RTM_NEWADDR,
-    RTM_NEWLINK, RTM_NEWROUTE)
+    RTM_NEWLINK, RTM_NEWROUTE, RTM_SETLINK)
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
@@ -45,9 +74,14 @@ RT_SCOPE_UNIVERSE = 0
 RT_SCOPE_LINK = 253
 RT_SCOPE_NOWHERE = 255
 RTN_UNICAST = 1
-RT_TABLE_COMPAT = 252
+RT_TABLE_UNSPEC = 0
 RT_TABLE_MAIN = 254
 ADDRGEN_EUI64, ADDRGEN_NONE = 0, 1     # IN6_ADDR_GEN_MODE_*
+
+NLA_F_NESTED = 1 << 15
+IFLA_LINKINFO, IFLA_INFO_DATA, VETH_INFO_PEER = 18, 2, 1
+IFLA_AF_SPEC, AF_INET6 = 26, socket.AF_INET6
+IFINFOMSG = 16
 
 _REQ = NLM_F_REQUEST | NLM_F_ACK
 _CREATE = _REQ | NLM_F_CREATE | NLM_F_EXCL
@@ -121,13 +155,13 @@ def link_add_bridge(op, prep, names, nsfd):
 
 def link_add_veth(op, prep, names, nsfd):
     """``ip link add NAME type veth peer name PEER [netns NS]``: the peer
-    is born in ``peer_ns`` and left down (a veth end cannot open before
-    both are linked)."""
+    is born in ``peer_ns`` (no descriptor when that is ``ns`` itself) and
+    left down (a veth end cannot open before both are linked)."""
     _, _, mtu, mac, group, peer_mtu, peer_mac, queues = prep
     peer = [("IFLA_IFNAME", op.peer_name)]
-    _queues(_common(peer, peer_mtu, peer_mac, None), queues)
-    if op.peer_ns is not None:
+    if op.peer_ns is not None and op.peer_ns != op.ns:
         peer.append(("IFLA_NET_NS_FD", nsfd(op.peer_ns)))
+    _queues(_common(peer, peer_mtu, peer_mac, None), queues)
     pmsg = dict(_ifi())
     pmsg["attrs"] = peer
     attrs = _common([("IFLA_IFNAME", op.name)], mtu, mac, group)
@@ -173,30 +207,26 @@ def link_add_vlan(op, prep, names, nsfd):
 
 
 def link_set(op, prep, names, nsfd):
-    """``ip link set LINK ...``: by name (index 0 + ``IFLA_IFNAME``) unless
-    it is a rename."""
+    """``ip link set LINK ...``: the kernel's set request; by name (index
+    0 + ``IFLA_IFNAME``) unless it is a rename."""
     new_name, mtu, group, mac = prep
-    attrs = []
-    if op.netns is not None:
-        attrs.append(("IFLA_NET_NS_FD", nsfd(op.netns)))
-    if new_name:
-        attrs.append(("IFLA_IFNAME", op.name))
-        index = _idx(op.link, names)
-    elif by_name(op):
-        attrs.append(("IFLA_IFNAME", op.link))
-        index = 0
+    if by_name(op):
+        index, attrs = 0, [("IFLA_IFNAME", op.link)]
     else:
         index = _idx(op.link, names)
-    _common(attrs, mtu, mac, group)
+        attrs = [("IFLA_IFNAME", op.name)] if new_name else []
     if op.nomaster:
         attrs.append(("IFLA_MASTER", 0))
     elif op.master is not None:
         attrs.append(("IFLA_MASTER", _idx(op.master, names)))
+    if op.netns is not None:
+        attrs.append(("IFLA_NET_NS_FD", nsfd(op.netns)))
+    _common(attrs, mtu, mac, group)
     if op.ipv6_ll is not None:
         mode = ADDRGEN_EUI64 if op.ipv6_ll else ADDRGEN_NONE
         attrs.append(("IFLA_AF_SPEC", {"attrs": [("AF_INET6", {
             "attrs": [("IFLA_INET6_ADDR_GEN_MODE", mode)]})]}))
-    return _msg(ifinfmsg, RTM_NEWLINK, _REQ, _ifi(index, op.up), attrs)
+    return _msg(ifinfmsg, RTM_SETLINK, _REQ, _ifi(index, op.up), attrs)
 
 
 def link_del(op, prep, names, nsfd):
@@ -227,7 +257,8 @@ def link_get(op, prep, names, nsfd):
 def _addr(op, prep, names, add):
     family, packed, plen = prep
     addr = _ip(family, packed)
-    attrs = [("IFA_LOCAL", addr), ("IFA_ADDRESS", addr)]
+    attrs = [("IFA_LOCAL", addr)] if family == socket.AF_INET else []
+    attrs.append(("IFA_ADDRESS", addr))
     flags = 0
     if add:
         if family == socket.AF_INET and plen < 31:
@@ -257,18 +288,17 @@ def addr_del(op, prep, names, nsfd):
 def _route(op, prep, names, add):
     family, dst, dst_len, gw, metric, table = prep
     table = table or RT_TABLE_MAIN          # None or 0 (RT_TABLE_UNSPEC)
-    attrs = []
+    attrs = [("RTA_TABLE", table)]
     if dst is not None:
         attrs.append(("RTA_DST", _ip(family, dst)))
     if gw is not None:
         attrs.append(("RTA_GATEWAY", _ip(family, gw)))
     if op.oif is not None:
         attrs.append(("RTA_OIF", _idx(op.oif, names)))
-    if metric is not None:
+    if metric:                              # 0 is the kernel's default
         attrs.append(("RTA_PRIORITY", metric))
-    attrs.append(("RTA_TABLE", table))
     fields = {"family": family, "dst_len": dst_len, "src_len": 0, "tos": 0,
-              "table": table if table < 256 else RT_TABLE_COMPAT}
+              "table": table if table < 256 else RT_TABLE_UNSPEC}
     if add:
         fields.update(proto=RTPROT_BOOT,
                       scope=RT_SCOPE_UNIVERSE if gw is not None
@@ -308,6 +338,38 @@ ENCODERS = {
 }
 
 
+# ------------------------------------------------------------------ nests
+# Every nest carries NLA_F_NESTED, as the C core's (the kernel's strict
+# validation wants it on nested attributes).  pyroute2 0.9.7 can flag only
+# a top-level attribute (a third tuple item; nested values are rebuilt as
+# [name, value]), so the flags are set on the encoded bytes: per operation
+# type, a tree {attribute type: (fixed header bytes inside, tree inside)}.
+
+_NLA = struct.Struct("=HH")
+_INFO = {IFLA_LINKINFO: (0, {IFLA_INFO_DATA: (0, {})})}
+NESTS = {
+    O.LinkAddBridge: _INFO,
+    O.LinkAddVeth: {IFLA_LINKINFO: (0, {IFLA_INFO_DATA: (0, {
+        VETH_INFO_PEER: (IFINFOMSG, {})})})},
+    O.LinkAddMacvlan: _INFO,
+    O.LinkAddIpvlan: _INFO,
+    O.LinkAddVlan: _INFO,
+    O.LinkSet: {IFLA_AF_SPEC: (0, {AF_INET6: (0, {})})},
+}
+
+
+def _flag_nests(buf: bytearray, off: int, end: int, tree: dict) -> None:
+    while off + 4 <= end:
+        length, kind = _NLA.unpack_from(buf, off)
+        if length < 4:
+            return
+        inner = tree.get(kind & ~NLA_F_NESTED)
+        if inner is not None:
+            _NLA.pack_into(buf, off, length, kind | NLA_F_NESTED)
+            _flag_nests(buf, off + 4 + inner[0], off + length, inner[1])
+        off += (length + 3) & ~3
+
+
 # --------------------------------------------------------------- encoding
 
 def _wire(m) -> bytes:
@@ -323,10 +385,17 @@ def encode(op, prep, names, nsfd, echo=False) -> bytes:
     """The one message of ``op`` (``prep``: its prepared fields; ``names``:
     its link references' ifindexes; ``nsfd(path)``: a descriptor of the
     namespace at ``path``), asking for ``NLM_F_ECHO`` with ``echo``."""
-    m = ENCODERS[type(op)](op, prep, names, nsfd)
+    t = type(op)
+    m = ENCODERS[t](op, prep, names, nsfd)
     if echo:
         m["header"]["flags"] |= NLM_F_ECHO
-    return _wire(m)
+    data = _wire(m)
+    tree = NESTS.get(t)
+    if tree is None:
+        return data
+    buf = bytearray(data)
+    _flag_nests(buf, 16 + IFINFOMSG, len(buf), tree)
+    return bytes(buf)
 
 
 _encoded: dict = {}
