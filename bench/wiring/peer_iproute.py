@@ -4,7 +4,7 @@ allows: one request per call, each call waiting for its answer.
 
 * Sandboxes: one short-lived thread ``unshare(CLONE_NEWNET)``s and
   bind-mounts its namespace onto each path and opens a rtnetlink socket
-  while inside (libnetwork's ``backends.pyroute2._create_one``):
+  while inside (libnetwork's ``backends.pyroute2.netns.create_one``):
   ``pyroute2.netns.create`` would fork a child per namespace, and
   ``IPRoute(netns=path)`` one more per socket.
 * Per endpoint, on the root ``IPRoute``: ``link("add", kind="veth",
@@ -50,16 +50,17 @@ class IPRoutePeer(Peer):
         try:
             from pyroute2 import IPRoute
             from pyroute2 import netns as pr2_netns
-            from libnetwork.backends import pyroute2 as lnpr2
+            from libnetwork.backends.pyroute2 import netns as lnns
+            from libnetwork.backends.pyroute2 import transport as lntr
         except Exception as exc:
             raise Unavailable(f"pyroute2 not usable: {type(exc).__name__}: "
                               f"{exc}") from None
         self.workdir, self.group = workdir, group
         self._IPRoute = IPRoute
         self._netns_remove = pr2_netns.remove
-        self._create_one = lnpr2._create_one
-        self._socket_in = lnpr2._socket_in
-        lnpr2._raise_nofile()           # a socket per sandbox until used
+        self._create_one = lnns.create_one
+        self._socket_in = lambda path: lntr.setup(lnns.socket_in(path))
+        lnns.raise_nofile()             # a socket per sandbox until used
         self.root = IPRoute()
 
     def prepare(self, n):
@@ -107,7 +108,7 @@ class IPRoutePeer(Peer):
                     os.close(fd)
                 root.link("set", ifname=host, af_spec=_NO_LL)
                 sock, socks[i] = socks[i], None
-                if sock is None:        # _create_one could not open one
+                if sock is None:        # create_one could not open one
                     sock = self._socket_in(path)
                 address, plen = addr.split("/")
                 try:

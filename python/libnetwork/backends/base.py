@@ -38,7 +38,7 @@ from ..errors import InvalidParameter
 from . import ops as O
 from .validate import prepare
 
-_REF_FIELDS = {
+REF_FIELDS = {
     O.LinkAddVeth: ("master",),
     O.LinkAddMacvlan: ("parent",),
     O.LinkAddIpvlan: ("parent",),
@@ -94,7 +94,7 @@ def by_name(op) -> bool:
 def _refs(op):
     """The names ``op`` needs resolved to ifindexes before it is sent, and
     the :class:`~.ops.IndexOf` references it carries."""
-    fields = _REF_FIELDS.get(type(op))
+    fields = REF_FIELDS.get(type(op))
     if not fields:
         return (), ()
     named = by_name(op)
@@ -280,7 +280,7 @@ class Backend(abc.ABC):
                     f"no link named {what!r} in namespace {where}"
                     if type(what) is str else
                     f"the link of {type(what.op).__name__} "
-                    f"{getattr(what.op, 'name', what.op.link)!r} was not "
+                    f"{getattr(what.op, 'name', None) or what.op.link!r} was not "
                     "created"))
             else:
                 items.append((k, op, prepared[k], k in echo))

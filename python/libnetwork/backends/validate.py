@@ -208,6 +208,9 @@ def _prep_set(op):
 def _prep_link(op):
     _check_ns(op)
     check_ref(op, "link", op.link)
+    if type(op) is LinkGet and type(op.link) is IndexOf:
+        raise _bad(op, "link", op.link, "the index of an IndexOf is known "
+                   "already: LinkGet names a link or an ifindex")
     return None
 
 

@@ -43,15 +43,6 @@ from .netns import NamespaceSwitchError
 
 __all__ = ["Pyroute2Backend", "NamespaceSwitchError"]
 
-# the names bench/wiring.py borrows for its pyroute2 IPRoute baseline
-_create_one = netns.create_one
-_raise_nofile = netns.raise_nofile
-
-
-def _socket_in(path):
-    return transport.setup(netns.socket_in(path))
-
-
 _LINKS = enc.dump_request(ifinfmsg, RTM_GETLINK, attrs=[
     ("IFLA_EXT_MASK", enc.RTEXT_FILTER_SKIP_STATS)])
 _LINKS_STATS = enc.dump_request(ifinfmsg, RTM_GETLINK)

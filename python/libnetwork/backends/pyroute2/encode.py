@@ -61,7 +61,7 @@ from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
 from .. import ops as O
-from ..base import _REF_FIELDS, by_name
+from ..base import REF_FIELDS, by_name
 
 __all__ = ["encode", "request", "lookup", "dump_request", "ENCODERS"]
 
@@ -409,7 +409,7 @@ def _memo_key(op, names, echo):
             getattr(op, "peer_ns", None) is not None:
         return None
     refs = tuple(names.get(getattr(op, f))
-                 for f in _REF_FIELDS.get(type(op), ()))
+                 for f in REF_FIELDS.get(type(op), ()))
     if op.ns is not None:
         op = replace(op, ns=None)
     return (op, refs, echo)
