@@ -75,10 +75,26 @@ int __nlc_parse_route(const struct nlmsghdr *nlh, struct nlc_route *out);
 /* Dump requests (rtnl_dump.c). */
 int __nlc_dump_request(struct nlc_batch *b, uint16_t type, int family);
 
-/* Sockets (sock.c). */
+/* Sockets (sock.c; dump.c and netns.c use them too). */
+#define NLC_RX_SLOTS 32
+#define NLC_RX_SLOT 8192                     /* one ack or one reply     */
+#define NLC_RX_BUF (NLC_RX_SLOTS * NLC_RX_SLOT) /* also >= a dump datagram */
+
+struct nlc_sock {
+    int fd;
+    int protocol;
+    uint32_t portid;
+    uint32_t seq;
+    size_t send_max;    /* bytes per sendmsg                       */
+    uint32_t msgs_max;  /* messages per sendmsg (room for the acks) */
+    bool dirty;         /* a previous exchange was cut short        */
+};
+
+/* A socket in the calling thread's namespace (nlc_sock_open's work). */
 int __nlc_sock_new_here(struct nlc_sock **out, int protocol);
-typedef int (*nlc_dump_cb)(const struct nlmsghdr *nlh, void *ctx);
-int __nlc_sock_dump(struct nlc_sock *s, struct nlc_batch *req,
-                    nlc_dump_cb cb, void *ctx);
+/* This thread's receive buffer of NLC_RX_BUF bytes, or NULL (no memory). */
+uint8_t *__nlc_sock_rx_buf(void);
+/* Throws away whatever an interrupted exchange left queued. */
+void __nlc_sock_drain(struct nlc_sock *s, uint8_t *buf);
 
 #endif /* NLC_INTERNAL_H */

@@ -1,16 +1,17 @@
 /*
  * nlc.h - the one public header of libnetwork's C core.
  *
- * Three concerns live behind it:
+ * Four concerns live behind it:
  *
  *   batch  : netlink request builders that append messages to a
  *            caller-owned buffer (pure: no syscalls);
  *   sock   : netlink sockets, one sendmsg per batch (split only where the
  *            socket buffers force it), acks matched by sequence number
  *            into one result per request, dumps;
- *   netns  : network namespaces created, opened and deleted without ever
- *            moving the calling thread (a short-lived helper thread does
- *            every setns/unshare and is the only thread that switches);
+ *   netns  : network namespaces created, opened and deleted, and sockets
+ *            opened inside them, without ever moving the calling thread
+ *            (a short-lived helper thread does every setns/unshare and is
+ *            the only thread that switches);
  *   bitmap : a sparse 64-ary bitmap over an ordinal range of up to 2^64.
  *
  * Error contract: every function returning int returns >= 0 on success and
@@ -161,13 +162,6 @@ struct nlc_sock;
  * buffers.  -errno from socket/bind/getsockname. */
 int nlc_sock_open(struct nlc_sock **out, int protocol) NLC_WUR;
 
-/* Opens one socket inside each namespace nsfds[i], on a helper thread, so
- * the calling thread never changes namespace.  errs[i] is 0 or -errno and
- * socks[i] is NULL on failure.  Returns the number opened, or -errno when
- * the helper thread could not run (then nothing is opened). */
-int nlc_sock_open_at(const int *nsfds, size_t n, int protocol,
-                     struct nlc_sock **socks, int *errs) NLC_WUR;
-
 void nlc_sock_close(struct nlc_sock *s);
 int nlc_sock_fd(const struct nlc_sock *s);
 uint32_t nlc_sock_portid(const struct nlc_sock *s);
@@ -265,6 +259,13 @@ int nlc_netns_delete(const char *const *paths, size_t n, int *errs) NLC_WUR;
 /* Opens a namespace file: an O_CLOEXEC fd, or -errno. */
 int nlc_netns_open(const char *path) NLC_WUR;
 
+/* Opens one socket inside each namespace nsfds[i], on a helper thread, so
+ * the calling thread never changes namespace.  errs[i] is 0 or -errno and
+ * socks[i] is NULL on failure.  Returns the number opened, or -errno when
+ * the helper thread could not run (then nothing is opened). */
+int nlc_sock_open_at(const int *nsfds, size_t n, int protocol,
+                     struct nlc_sock **socks, int *errs) NLC_WUR;
+
 /* ---------------------------------------------------------------- bitmap */
 /* cdef-bitmap: gen_ffi.py --bitmap binds from here to cdef-end */
 
@@ -330,7 +331,8 @@ int nlc_bitmap_release(struct nlc_bitmap *bm, uint64_t ordinal) NLC_WUR;
 int nlc_bitmap_test(const struct nlc_bitmap *bm, uint64_t ordinal) NLC_WUR;
 
 /*
- * Serialization (format in ipalloc.c; identical to the pure-Python twin).
+ * Serialization (format in bitmap_codec.c; identical to the pure-Python
+ * twin).
  * nlc_bitmap_size_bytes() gives the exact length nlc_bitmap_to_bytes()
  * writes; to_bytes returns that length or -EMSGSIZE if cap is smaller.
  * from_bytes validates everything and returns -EINVAL for bad data.

@@ -1,5 +1,5 @@
 /*
- * sock.c - netlink sockets: open, batched send, ack demultiplexing, dumps.
+ * sock.c - netlink sockets: open, batched send, ack demultiplexing.
  *
  *   batch  | m0 | m1 | ... | mN-1 |      seq = base + i
  *            \____ chunk ____/        one sendmsg per chunk; a chunk is cut
@@ -26,23 +26,10 @@
 #endif
 
 #define NLC_PENDING INT32_MIN
-#define NLC_RX_SLOTS 32
-#define NLC_RX_SLOT 8192                     /* one ack or one reply     */
-#define NLC_RX_BUF (NLC_RX_SLOTS * NLC_RX_SLOT) /* also >= a dump datagram */
 #define NLC_SNDBUF (4u << 20)
 #define NLC_RCVBUF (8u << 20)
 #define NLC_SEND_MAX (256u << 10)
 #define NLC_ACK_COST 4096                    /* receive-buffer bytes per ack */
-
-struct nlc_sock {
-    int fd;
-    int protocol;
-    uint32_t portid;
-    uint32_t seq;
-    size_t send_max;    /* bytes per sendmsg                       */
-    uint32_t msgs_max;  /* messages per sendmsg (room for the acks) */
-    bool dirty;         /* a previous exchange was cut short        */
-};
 
 /* ------------------------------------------------ per-thread rx buffer */
 
@@ -56,8 +43,8 @@ __rx_key_init(void)
     __rx_key_err = pthread_key_create(&__rx_key, free);
 }
 
-static uint8_t *
-__rx_buf(void)
+uint8_t *
+__nlc_sock_rx_buf(void)
 {
     uint8_t *buf;
 
@@ -178,9 +165,8 @@ nlc_sock_portid(const struct nlc_sock *s)
 
 /* ------------------------------------------------------------- exchange */
 
-/* Throws away whatever an interrupted exchange left queued. */
-static void
-__drain(struct nlc_sock *s, uint8_t *buf)
+void
+__nlc_sock_drain(struct nlc_sock *s, uint8_t *buf)
 {
     for (;;) {
         ssize_t r = recv(s->fd, buf, NLC_RX_BUF, MSG_DONTWAIT);
@@ -327,7 +313,7 @@ __chunk(struct nlc_sock *s, uint8_t *at, size_t bytes, uint32_t base,
 NLC_EXPORT int
 nlc_sock_exec(struct nlc_sock *s, struct nlc_batch *b, struct nlc_result *res)
 {
-    uint8_t *rx = __rx_buf();
+    uint8_t *rx = __nlc_sock_rx_buf();
     uint8_t *start;
     uint32_t i = 0, first = 0, failed = 0;
     size_t bytes = 0;
@@ -338,7 +324,7 @@ nlc_sock_exec(struct nlc_sock *s, struct nlc_batch *b, struct nlc_result *res)
     if (!rx)
         return -ENOMEM;
     if (s->dirty)
-        __drain(s, rx);
+        __nlc_sock_drain(s, rx);
     for (uint32_t k = 0; k < b->count; k++) {
         res[k].err = NLC_PENDING;
         res[k].value = 0;
@@ -376,87 +362,4 @@ nlc_sock_exec(struct nlc_sock *s, struct nlc_batch *b, struct nlc_result *res)
             failed++;
     }
     return rc < 0 ? rc : (int)failed;
-}
-
-/**
- * __nlc_sock_dump - send one dump request (the only message of @req) and
- * feed every reply message to @cb.  Returns 0, a negative @cb return,
- * -EINTR when the kernel flagged the dump as interrupted, or -errno.
- */
-int
-__nlc_sock_dump(struct nlc_sock *s, struct nlc_batch *req, nlc_dump_cb cb,
-                void *ctx)
-{
-    struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-    struct nlmsghdr *q = (struct nlmsghdr *)req->buf;
-    uint8_t *rx = __rx_buf();
-    bool intr = false;
-    int rc = 0;
-
-    if (!rx)
-        return -ENOMEM;
-    if (s->dirty)
-        __drain(s, rx);
-    q->nlmsg_seq = s->seq++;
-    q->nlmsg_pid = 0;
-    if (sendto(s->fd, req->buf, req->len, 0, (struct sockaddr *)&kernel,
-               sizeof(kernel)) < 0)
-        return -errno;
-    for (;;) {
-        ssize_t got = recv(s->fd, rx, NLC_RX_BUF, 0);
-        const uint8_t *p = rx;
-        size_t len;
-
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            s->dirty = true;
-            return -errno;
-        }
-        len = (size_t)got;
-        while (len > 0) {
-            const struct nlmsghdr *nlh = (const struct nlmsghdr *)p;
-
-            if (len < NLMSG_HDRLEN || nlh->nlmsg_len < NLMSG_HDRLEN ||
-                nlh->nlmsg_len > len)
-                rc = -EBADMSG;
-            else if (nlh->nlmsg_pid != s->portid)
-                rc = -ESRCH;
-            else if (nlh->nlmsg_seq != q->nlmsg_seq)
-                rc = -EPROTO;
-            if (rc < 0) {
-                s->dirty = true;
-                return rc;
-            }
-            if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-                intr = true;
-            if (nlh->nlmsg_type == NLMSG_DONE) {
-                int derr = 0;
-
-                if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(int)))
-                    memcpy(&derr, NLMSG_DATA(nlh), sizeof(derr));
-                if (derr < 0)
-                    return derr;
-                return intr ? -EINTR : 0;
-            }
-            if (nlh->nlmsg_type == NLMSG_ERROR) {
-                const struct nlmsgerr *e = NLMSG_DATA(nlh);
-
-                if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*e))
-                    return -EBADMSG;
-                return e->error < 0 ? e->error : -EPROTO;
-            }
-            if (nlh->nlmsg_type != NLMSG_NOOP) {
-                rc = cb(nlh, ctx);
-                if (rc < 0) {
-                    s->dirty = true;   /* the rest of the dump is queued */
-                    return rc;
-                }
-            }
-            if (NLMSG_ALIGN(nlh->nlmsg_len) >= len)
-                break;
-            len -= NLMSG_ALIGN(nlh->nlmsg_len);
-            p += NLMSG_ALIGN(nlh->nlmsg_len);
-        }
-    }
 }

@@ -1,9 +1,10 @@
 /*
- * test_ipalloc.c - the sparse bitmap of csrc/ipalloc.c against a dense
- * byte-per-ordinal model, plus boundaries (sizes 1 and 2^64), next-fit
- * wrap-around, all-or-nothing bulk allocation, and serialization: the
- * bytes are checked against an independent encoder of the format, round
- * tripped, and every kind of malformed input must give -EINVAL.
+ * test_bitmap.c - the sparse bitmap of csrc/bitmap.c and bitmap_codec.c
+ * against a dense byte-per-ordinal model, plus boundaries (sizes 1 and
+ * 2^64), next-fit wrap-around, all-or-nothing bulk allocation, and
+ * serialization: the bytes are checked against an independent encoder of
+ * the format, round tripped, and every kind of malformed input must give
+ * -EINVAL.
  *
  * Exits non-zero when any check fails.
  */
@@ -764,9 +765,9 @@ main(void)
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
         test_random_model(sizes[i] - 1, sizes[i] > 5000 ? 3000 : 2000);
     if (failures) {
-        fprintf(stderr, "test_ipalloc: %d check(s) failed\n", failures);
+        fprintf(stderr, "test_bitmap: %d check(s) failed\n", failures);
         return 1;
     }
-    printf("test_ipalloc: all checks passed\n");
+    printf("test_bitmap: all checks passed\n");
     return 0;
 }
