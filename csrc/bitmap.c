@@ -399,19 +399,14 @@ __free_tree(struct __node *n, unsigned lvl)
     }
 }
 
-/*
- * Creates an empty bitmap over [0, last].
- *
- * @out:  receives the bitmap, to be freed with nlc_bitmap_free()
- * @last: the largest ordinal (size - 1), any uint64_t
- *
- * Returns 0, or -ENOMEM.
- */
 NLC_EXPORT int
 nlc_bitmap_new(struct nlc_bitmap **out, uint64_t last)
 {
-    struct nlc_bitmap *bm = calloc(1, sizeof(*bm));
+    struct nlc_bitmap *bm;
 
+    if (!out)
+        return -EINVAL;
+    bm = calloc(1, sizeof(*bm));
     if (!bm)
         return -ENOMEM;
     bm->last = last;
@@ -423,7 +418,6 @@ nlc_bitmap_new(struct nlc_bitmap **out, uint64_t last)
     return 0;
 }
 
-/* Frees the bitmap and every node; NULL is a no-op. */
 NLC_EXPORT void
 nlc_bitmap_free(struct nlc_bitmap *bm)
 {
@@ -439,42 +433,33 @@ nlc_bitmap_free(struct nlc_bitmap *bm)
     free(bm);
 }
 
-/* The largest ordinal, size - 1. */
 NLC_EXPORT uint64_t
 nlc_bitmap_last(const struct nlc_bitmap *bm)
 {
-    return bm->last;
+    return bm ? bm->last : 0;
 }
 
-/* The number of allocated ordinals. */
 NLC_EXPORT uint64_t
 nlc_bitmap_used(const struct nlc_bitmap *bm)
 {
-    return bm->used;
+    return bm ? bm->used : 0;
 }
 
-/* Where the next serial search starts. */
 NLC_EXPORT uint64_t
 nlc_bitmap_cursor(const struct nlc_bitmap *bm)
 {
-    return bm->cursor;
+    return bm ? bm->cursor : 0;
 }
 
-/*
- * Allocates one ordinal of [lo, hi], first-fit or next-fit (see nlc.h).
- *
- * @serial: 0 for the first free ordinal, 1 to start at the cursor
- * @lo, @hi: the inclusive range, lo <= hi <= last
- *
- * Returns the ordinal and moves the cursor past it, or UINT64_MAX with
- * nlc_bitmap_error() set to -EINVAL (bad range), -ENOSPC (no free
- * ordinal in the range) or -ENOMEM.
- */
+/* ------------------------------------------------- the fast path (nlc.h) */
+
 NLC_EXPORT uint64_t
 nlc_bitmap_alloc(struct nlc_bitmap *bm, int serial, uint64_t lo, uint64_t hi)
 {
     uint64_t ord;
 
+    if (!bm)
+        return UINT64_MAX;
     if (lo > hi || hi > bm->last) {
         bm->err = -EINVAL;
         return UINT64_MAX;
@@ -490,40 +475,31 @@ nlc_bitmap_alloc(struct nlc_bitmap *bm, int serial, uint64_t lo, uint64_t hi)
     return ord;
 }
 
-/* nlc_bitmap_alloc() with the arguments held in *req (see nlc.h). */
 NLC_EXPORT uint64_t
 nlc_bitmap_alloc_req(const struct nlc_bitmap_req *req)
 {
+    if (!req)
+        return UINT64_MAX;
     return nlc_bitmap_alloc(req->bm, req->serial, req->lo, req->hi);
 }
 
-/* 0 after a successful nlc_bitmap_alloc(), else its -errno. */
 NLC_EXPORT int
 nlc_bitmap_error(const struct nlc_bitmap *bm)
 {
-    return bm->err;
+    return bm ? bm->err : -EINVAL;
 }
 
-/*
- * Allocates count ordinals as count calls of nlc_bitmap_alloc() would, a
- * leaf at a time: first-fit takes the free ordinals of [lo, hi] in
- * increasing order; next-fit those of [cursor, hi], then of [lo,
- * cursor - 1].
- *
- * @count:  how many; 0 allocates nothing
- * @out:    receives the ordinals, room for count
- *
- * Returns 0 (the cursor is then past out[count - 1]), or -EINVAL (bad
- * range), -ENOSPC (fewer than count free in the range) or -ENOMEM, with
- * the bitmap and the cursor unchanged.
- */
+/* ------------------------------------------------------------------------ */
+
 NLC_EXPORT int
 nlc_bitmap_alloc_many(struct nlc_bitmap *bm, uint64_t count, int serial,
                       uint64_t lo, uint64_t hi, uint64_t *out)
 {
-    uint64_t n = 0, c = bm->cursor, last_out;
+    uint64_t n = 0, c, last_out;
     int rc;
 
+    if (!bm || (!out && count))
+        return -EINVAL;
     if (lo > hi || hi > bm->last)
         return -EINVAL;
     if (count == 0)
@@ -531,6 +507,7 @@ nlc_bitmap_alloc_many(struct nlc_bitmap *bm, uint64_t count, int serial,
     if (count - 1 > hi - lo || bm->used > bm->last ||
         count - 1 > bm->last - bm->used)
         return -ENOSPC;             /* more than the range or the free */
+    c = bm->cursor;
     if (serial && c > lo && c <= hi) {
         rc = __fill(bm, c, hi, count, out, &n);
         if (!rc)
@@ -550,43 +527,31 @@ nlc_bitmap_alloc_many(struct nlc_bitmap *bm, uint64_t count, int serial,
     return 0;
 }
 
-/*
- * Allocates one given ordinal; the cursor does not move.
- *
- * Returns 0, or -EINVAL (ordinal > last), -EEXIST (already allocated),
- * -ENOMEM.
- */
 NLC_EXPORT int
 nlc_bitmap_set(struct nlc_bitmap *bm, uint64_t ordinal)
 {
-    if (ordinal > bm->last)
+    if (!bm || ordinal > bm->last)
         return -EINVAL;
     return __set(bm, ordinal);
 }
 
-/*
- * Frees one ordinal; the cursor does not move.
- *
- * Returns 0, or -EINVAL (ordinal > last), -ENOENT (it was free).
- */
 NLC_EXPORT int
 nlc_bitmap_release(struct nlc_bitmap *bm, uint64_t ordinal)
 {
-    if (ordinal > bm->last)
+    if (!bm || ordinal > bm->last)
         return -EINVAL;
     return __clear(bm, ordinal);
 }
 
-/* 1 if the ordinal is allocated, 0 if free, -EINVAL if > last. */
 NLC_EXPORT int
 nlc_bitmap_test(const struct nlc_bitmap *bm, uint64_t ordinal)
 {
-    const struct __node *n = &bm->root;
+    const struct __node *n;
 
-    if (ordinal > bm->last)
+    if (!bm || ordinal > bm->last)
         return -EINVAL;
+    n = &bm->root;
     for (unsigned l = bm->height; n && l > 0; l--)
         n = n->u.child[__slot(ordinal, l)];
     return n && (n->u.word[__slot(ordinal, 0)] >> (ordinal & 63)) & 1;
 }
-

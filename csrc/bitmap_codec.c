@@ -117,29 +117,26 @@ __write_leaf(const struct __node *leaf, uint64_t k, void *ctx)
     }
 }
 
-/* The exact length nlc_bitmap_to_bytes() writes; O(leaves). */
 NLC_EXPORT size_t
 nlc_bitmap_size_bytes(const struct nlc_bitmap *bm)
 {
-    struct __writer w = { bm->last, BM_HEADER_LEN, 0, NULL };
+    struct __writer w = { 0, BM_HEADER_LEN, 0, NULL };
 
+    if (!bm)
+        return 0;
+    w.last = bm->last;
     __visit(&bm->root, bm->height, 0, __write_leaf, &w);
     return w.len;
 }
 
-/*
- * Serializes the bitmap (format at the top of this file).
- *
- * @buf, @cap: the caller's buffer
- *
- * Returns the length written, or -EMSGSIZE (nothing written) when cap is
- * smaller than nlc_bitmap_size_bytes().
- */
 NLC_EXPORT int64_t
 nlc_bitmap_to_bytes(const struct nlc_bitmap *bm, uint8_t *buf, size_t cap)
 {
-    struct __writer w = { bm->last, BM_HEADER_LEN, 0, buf };
+    struct __writer w = { 0, BM_HEADER_LEN, 0, buf };
 
+    if (!bm || !buf)
+        return -EINVAL;
+    w.last = bm->last;
     if (cap < nlc_bitmap_size_bytes(bm))
         return -EMSGSIZE;
     __visit(&bm->root, bm->height, 0, __write_leaf, &w);
@@ -211,18 +208,6 @@ __load_leaf(struct nlc_bitmap *bm, const uint8_t *buf, size_t len,
     return 0;
 }
 
-/*
- * Rebuilds a bitmap from nlc_bitmap_to_bytes() output.
- *
- * @out:      receives the bitmap, to be freed with nlc_bitmap_free()
- * @buf, len: the serialized bytes
- *
- * Returns 0, or -EINVAL when the bytes are not exactly one canonical
- * version-1 bitmap (bad magic, version or reserved bytes; truncated or
- * trailing data; leaves out of order or past last; a zero word listed
- * in a mask; a full leaf not written as mask 0; bits past last; used
- * not the number of bits set; cursor > last), or -ENOMEM.
- */
 NLC_EXPORT int
 nlc_bitmap_from_bytes(struct nlc_bitmap **out, const uint8_t *buf,
                       size_t len)
@@ -232,6 +217,8 @@ nlc_bitmap_from_bytes(struct nlc_bitmap **out, const uint8_t *buf,
     size_t off = BM_HEADER_LEN;
     int rc;
 
+    if (!out || !buf)
+        return -EINVAL;
     if (len < BM_HEADER_LEN || memcmp(buf, "NLCB", 4) != 0 ||
         buf[4] != BM_VERSION || buf[5] || buf[6] || buf[7])
         return -EINVAL;

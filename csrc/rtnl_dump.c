@@ -34,12 +34,8 @@ __nlc_parse_link(const struct nlmsghdr *nlh, struct nlc_link *out)
 {
     const struct ifinfomsg *ifi = NLMSG_DATA(nlh);
     const struct nlattr *tb[IFLA_MAX + 1], *li[IFLA_INFO_MAX + 1];
-    size_t hl = NLMSG_LENGTH(sizeof(*ifi));
 
-    if (nlh->nlmsg_type != RTM_NEWLINK || nlh->nlmsg_len < hl)
-        return -EBADMSG;
-    if (__nlc_attr_parse((const uint8_t *)nlh + NLMSG_ALIGN(hl),
-                         nlh->nlmsg_len - NLMSG_ALIGN(hl), tb, IFLA_MAX) < 0)
+    if (__nlc_msg_parse(nlh, RTM_NEWLINK, sizeof(*ifi), tb, IFLA_MAX) < 0)
         return -EBADMSG;
     memset(out, 0, sizeof(*out));
     out->index = ifi->ifi_index;
@@ -100,12 +96,8 @@ __nlc_parse_addr(const struct nlmsghdr *nlh, struct nlc_addr *out)
 {
     const struct ifaddrmsg *ifa = NLMSG_DATA(nlh);
     const struct nlattr *tb[IFA_MAX + 1];
-    size_t hl = NLMSG_LENGTH(sizeof(*ifa));
 
-    if (nlh->nlmsg_type != RTM_NEWADDR || nlh->nlmsg_len < hl)
-        return -EBADMSG;
-    if (__nlc_attr_parse((const uint8_t *)nlh + NLMSG_ALIGN(hl),
-                         nlh->nlmsg_len - NLMSG_ALIGN(hl), tb, IFA_MAX) < 0)
+    if (__nlc_msg_parse(nlh, RTM_NEWADDR, sizeof(*ifa), tb, IFA_MAX) < 0)
         return -EBADMSG;
     memset(out, 0, sizeof(*out));
     out->index = (int32_t)ifa->ifa_index;
@@ -132,12 +124,8 @@ __nlc_parse_route(const struct nlmsghdr *nlh, struct nlc_route *out)
 {
     const struct rtmsg *rtm = NLMSG_DATA(nlh);
     const struct nlattr *tb[RTA_MAX + 1];
-    size_t hl = NLMSG_LENGTH(sizeof(*rtm));
 
-    if (nlh->nlmsg_type != RTM_NEWROUTE || nlh->nlmsg_len < hl)
-        return -EBADMSG;
-    if (__nlc_attr_parse((const uint8_t *)nlh + NLMSG_ALIGN(hl),
-                         nlh->nlmsg_len - NLMSG_ALIGN(hl), tb, RTA_MAX) < 0)
+    if (__nlc_msg_parse(nlh, RTM_NEWROUTE, sizeof(*rtm), tb, RTA_MAX) < 0)
         return -EBADMSG;
     memset(out, 0, sizeof(*out));
     out->family = rtm->rtm_family;
