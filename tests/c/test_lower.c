@@ -25,37 +25,7 @@
 #include <linux/if_link.h>
 
 #include "internal.h"
-
-static int failures;
-
-#define CHECK(cond)                                                       \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,        \
-                    __LINE__, #cond);                                     \
-            failures++;                                                   \
-        }                                                                 \
-    } while (0)
-
-#define CHECK_EQ(a, b)                                                    \
-    do {                                                                  \
-        long long a_ = (long long)(a);                                    \
-        long long b_ = (long long)(b);                                    \
-        if (a_ != b_) {                                                   \
-            fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n",   \
-                    __FILE__, __LINE__, #a, a_, #b, b_);                  \
-            failures++;                                                   \
-        }                                                                 \
-    } while (0)
-
-#define CHECK_STR(a, b)                                                   \
-    do {                                                                  \
-        if (strcmp((a), (b)) != 0) {                                      \
-            fprintf(stderr, "%s:%d: %s == \"%s\", expected \"%s\"\n",     \
-                    __FILE__, __LINE__, #a, (a), (b));                    \
-            failures++;                                                   \
-        }                                                                 \
-    } while (0)
+#include "check.h"
 
 static const uint8_t MAC1[6] = { 0x02, 0x42, 0xac, 0x11, 0x00, 0x02 };
 
@@ -117,17 +87,11 @@ check_lower(const struct nlmsghdr *nlh, const struct want *w)
     CHECK(!tb[IFLA_MASTER] && !tb[IFLA_NUM_TX_QUEUES]);
     if (!tb[IFLA_LINKINFO])
         return;
-    CHECK(tb[IFLA_LINKINFO]->nla_type & NLA_F_NESTED);
-    CHECK_EQ(__nlc_attr_parse(__nlc_attr_data(tb[IFLA_LINKINFO]),
-                              __nlc_attr_len(tb[IFLA_LINKINFO]), li,
-                              IFLA_INFO_MAX), 0);
+    CHECK_NESTED(tb[IFLA_LINKINFO], li, IFLA_INFO_MAX);
     CHECK(li[IFLA_INFO_KIND] && li[IFLA_INFO_DATA]);
     if (!li[IFLA_INFO_DATA])
         return;
-    CHECK(li[IFLA_INFO_DATA]->nla_type & NLA_F_NESTED);
-    CHECK_EQ(__nlc_attr_parse(__nlc_attr_data(li[IFLA_INFO_DATA]),
-                              __nlc_attr_len(li[IFLA_INFO_DATA]), data, 7),
-             0);
+    CHECK_NESTED(li[IFLA_INFO_DATA], data, 7);
     for (unsigned int t = 0; t < 8; t++)
         CHECK_EQ(data[t] != NULL, t == w->data_type);
     if (!data[w->data_type])
@@ -293,10 +257,5 @@ main(void)
     test_round_trips();
     test_modes_and_refusals();
     test_short_buffers();
-    if (failures) {
-        fprintf(stderr, "test_lower: %d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_lower: all checks passed\n");
-    return 0;
+    return check_done("test_lower");
 }

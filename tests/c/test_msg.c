@@ -43,49 +43,14 @@
 #include <linux/veth.h>
 
 #include "internal.h"
-
-static int failures;
-
-#define CHECK(cond)                                                       \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,        \
-                    __LINE__, #cond);                                     \
-            failures++;                                                   \
-        }                                                                 \
-    } while (0)
-
-#define CHECK_EQ(a, b)                                                    \
-    do {                                                                  \
-        long long a_ = (long long)(a);                                    \
-        long long b_ = (long long)(b);                                    \
-        if (a_ != b_) {                                                   \
-            fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n",   \
-                    __FILE__, __LINE__, #a, a_, #b, b_);                  \
-            failures++;                                                   \
-        }                                                                 \
-    } while (0)
-
-#define CHECK_STR(a, b)                                                   \
-    do {                                                                  \
-        if (strcmp((a), (b)) != 0) {                                      \
-            fprintf(stderr, "%s:%d: %s == \"%s\", expected \"%s\"\n",     \
-                    __FILE__, __LINE__, #a, (a), (b));                    \
-            failures++;                                                   \
-        }                                                                 \
-    } while (0)
-
-#define CHECK_MEM(a, b, n) CHECK(memcmp((a), (b), (n)) == 0)
+#include "check.h"
 
 static uint64_t rng_state = 0x243f6a8885a308d3ULL;
 
 static uint64_t
 rnd(void)
 {
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1dULL;
+    return check_rnd(&rng_state);
 }
 
 /* --------------------------------------------- an independent TLV writer */
@@ -802,16 +767,11 @@ test_build_links(void)
     CHECK(tb[IFLA_LINKINFO] != NULL);
     if (!tb[IFLA_LINKINFO])
         return;
-    CHECK(tb[IFLA_LINKINFO]->nla_type & NLA_F_NESTED);
-    CHECK_EQ(__nlc_attr_parse(__nlc_attr_data(tb[IFLA_LINKINFO]),
-                              __nlc_attr_len(tb[IFLA_LINKINFO]), li,
-                              IFLA_INFO_MAX), 0);
+    CHECK_NESTED(tb[IFLA_LINKINFO], li, IFLA_INFO_MAX);
     CHECK(li[IFLA_INFO_DATA] != NULL);
     if (!li[IFLA_INFO_DATA])
         return;
-    CHECK_EQ(__nlc_attr_parse(__nlc_attr_data(li[IFLA_INFO_DATA]),
-                              __nlc_attr_len(li[IFLA_INFO_DATA]), vd,
-                              VETH_INFO_MAX), 0);
+    CHECK_NESTED(li[IFLA_INFO_DATA], vd, VETH_INFO_MAX);
     CHECK(vd[VETH_INFO_PEER] != NULL);
     if (!vd[VETH_INFO_PEER] ||
         __nlc_attr_len(vd[VETH_INFO_PEER]) < sizeof(struct ifinfomsg)) {
@@ -2344,10 +2304,5 @@ main(void)
     test_dump_request();
     test_parse_dump_messages();
     test_fake_kernel();
-    if (failures) {
-        fprintf(stderr, "test_msg: %d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_msg: all checks passed\n");
-    return 0;
+    return check_done("test_msg");
 }

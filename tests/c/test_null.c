@@ -14,19 +14,7 @@
 #include <sys/socket.h>
 
 #include "nlc.h"
-
-static int failures;
-
-#define CHECK_EQ(a, b)                                                    \
-    do {                                                                  \
-        long long a_ = (long long)(a);                                    \
-        long long b_ = (long long)(b);                                    \
-        if (a_ != b_) {                                                   \
-            fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n",   \
-                    __FILE__, __LINE__, #a, a_, #b, b_);                  \
-            failures++;                                                   \
-        }                                                                 \
-    } while (0)
+#include "check.h"
 
 #define EINV (-EINVAL)
 
@@ -131,10 +119,5 @@ main(void)
     test_batch();
     test_sock_and_netns();
     test_bitmap();
-    if (failures) {
-        fprintf(stderr, "test_null: %d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_null: all checks passed\n");
-    return 0;
+    return check_done("test_null");
 }
