@@ -9,7 +9,8 @@
  *
  *   nlattr: | nla_len (u16) | nla_type (u16) | payload | pad to 4 |
  *
- * Every put is bounded by the room left in the caller's batch buffer.
+ * Every put is bounded by the room left in the caller's batch buffer; a
+ * message is committed whole by __nlc_msg_end() or not at all.
  */
 #include "internal.h"
 
@@ -22,6 +23,11 @@ __nlc_msg_begin(struct nlc_mb *m, struct nlc_batch *b, uint16_t type,
     m->b = b;
     m->nlh = NULL;
     m->err = 0;
+    m->room = 0;
+    if (!b) {
+        m->err = -EINVAL;
+        return NULL;
+    }
     m->room = b->cap > b->len ? b->cap - b->len : 0;
     if (b->len % NLMSG_ALIGNTO != 0 || m->room < need) {
         m->err = -EMSGSIZE;
@@ -117,6 +123,7 @@ __nlc_msg_end(struct nlc_mb *m)
 
     if (m->err)
         return m->err;
+    b->last = b->len;
     b->len += NLMSG_ALIGN(m->nlh->nlmsg_len);
     return (int)b->count++;
 }
@@ -143,6 +150,20 @@ __nlc_attr_parse(const void *data, size_t len, const struct nlattr **tb,
         len -= alen;
     }
     return len == 0 ? 0 : -EBADMSG;
+}
+
+int
+__nlc_msg_parse(const struct nlmsghdr *nlh, uint16_t type, size_t famlen,
+                const struct nlattr **tb, unsigned int maxtype)
+{
+    size_t hl = NLMSG_HDRLEN + famlen, at = NLMSG_HDRLEN + NLC_ALIGN(famlen);
+
+    if (nlh->nlmsg_type != type || nlh->nlmsg_len < hl)
+        return -EBADMSG;
+    if (nlh->nlmsg_len <= at)
+        return __nlc_attr_parse(NULL, 0, tb, maxtype);
+    return __nlc_attr_parse((const uint8_t *)nlh + at, nlh->nlmsg_len - at,
+                            tb, maxtype);
 }
 
 uint32_t

@@ -1,5 +1,6 @@
 /*
- * netns.c - network namespaces, without ever moving the calling thread.
+ * netns.c - network namespaces, and sockets opened inside them, without
+ * ever moving the calling thread.
  *
  *   caller thread ──pthread_create──▶ helper thread (signals blocked)
  *        │ (waits in join)              for each path:
@@ -15,7 +16,7 @@
  * One helper serves a whole batch, so N namespaces cost one thread; a
  * large batch of distinct paths is shared by up to one helper per online
  * CPU, taking paths from a common counter: the kernel builds namespaces
- * in parallel (measured: 500 on 2 CPUs in 160 ms instead of 270).
+ * in parallel (bench/README.md, "Numbers behind the C core's choices").
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -199,10 +200,6 @@ __on_helper(void *(*fn)(void *), struct __ns_job *j)
     return __on_helpers(fn, j, 1);
 }
 
-/**
- * nlc_netns_create - create and bind @n namespaces (see nlc.h).
- * Returns the number created, or -errno if the helper could not run.
- */
 NLC_EXPORT int
 nlc_netns_create(const char *const *paths, size_t n, int protocol, int *fds,
                  struct nlc_sock **socks, int *errs)
@@ -223,28 +220,6 @@ nlc_netns_create(const char *const *paths, size_t n, int protocol, int *fds,
     for (size_t i = 0; i < n; i++)
         j.done += errs[i] == 0;
     return (int)j.done;
-}
-
-/**
- * nlc_sock_open_at - one netlink socket inside each namespace fd, opened
- * on a helper thread (see nlc.h).  Returns the number opened or -errno.
- */
-NLC_EXPORT int
-nlc_sock_open_at(const int *nsfds, size_t n, int protocol,
-                 struct nlc_sock **socks, int *errs)
-{
-    struct __ns_job j = {
-        .nsfds = nsfds, .n = n, .protocol = protocol,
-        .socks = socks, .errs = errs,
-    };
-    int rc;
-
-    if ((!nsfds || !socks || !errs) && n)
-        return -EINVAL;
-    if (n == 0)
-        return 0;
-    rc = __on_helper(__open_at_main, &j);
-    return rc < 0 ? rc : (int)j.done;
 }
 
 static int
@@ -270,15 +245,6 @@ __delete_main(void *arg)
     return NULL;
 }
 
-/**
- * nlc_netns_delete - detach and unlink each path.  A path that is a plain
- * file (a namespace whose bind mount is already gone) is unlinked too.
- * Each detach waits for an RCU grace period; a large batch of distinct
- * paths is shared by helpers as for creation, so that waits overlap (and
- * when no helper can start, the caller's thread does it all: it never
- * changes namespace here).  Returns the number deleted; errs[i] is 0 or
- * -errno.
- */
 NLC_EXPORT int
 nlc_netns_delete(const char *const *paths, size_t n, int *errs)
 {
@@ -296,7 +262,6 @@ nlc_netns_delete(const char *const *paths, size_t n, int *errs)
     return done;
 }
 
-/** nlc_netns_open - an O_CLOEXEC descriptor of the namespace at @path. */
 NLC_EXPORT int
 nlc_netns_open(const char *path)
 {
@@ -306,4 +271,22 @@ nlc_netns_open(const char *path)
         return -EINVAL;
     fd = open(path, O_RDONLY | O_CLOEXEC);
     return fd < 0 ? -errno : fd;
+}
+
+NLC_EXPORT int
+nlc_sock_open_at(const int *nsfds, size_t n, int protocol,
+                 struct nlc_sock **socks, int *errs)
+{
+    struct __ns_job j = {
+        .nsfds = nsfds, .n = n, .protocol = protocol,
+        .socks = socks, .errs = errs,
+    };
+    int rc;
+
+    if ((!nsfds || !socks || !errs) && n)
+        return -EINVAL;
+    if (n == 0)
+        return 0;
+    rc = __on_helper(__open_at_main, &j);
+    return rc < 0 ? rc : (int)j.done;
 }

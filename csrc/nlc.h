@@ -1,24 +1,37 @@
 /*
  * nlc.h - the one public header of libnetwork's C core.
  *
- * Three concerns live behind it:
+ * Four concerns live behind it:
  *
  *   batch  : netlink request builders that append messages to a
  *            caller-owned buffer (pure: no syscalls);
  *   sock   : netlink sockets, one sendmsg per batch (split only where the
  *            socket buffers force it), acks matched by sequence number
  *            into one result per request, dumps;
- *   netns  : network namespaces created, opened and deleted without ever
- *            moving the calling thread (a short-lived helper thread does
- *            every setns/unshare and is the only thread that switches);
+ *   netns  : network namespaces created, opened and deleted, and sockets
+ *            opened inside them, without ever moving the calling thread
+ *            (a short-lived helper thread does every setns/unshare and is
+ *            the only thread that switches);
  *   bitmap : a sparse 64-ary bitmap over an ordinal range of up to 2^64.
+ *
+ * Every exported function is documented here, once; the source files say
+ * how, not what.
  *
  * Error contract: every function returning int returns >= 0 on success and
  * -errno on failure; nothing prints, exits or relies on the global errno.
  *
+ * NULL contract, for every entry point: a NULL where a pointer is required
+ * is never dereferenced.  A function returning int (or int64_t) returns
+ * -EINVAL for it and does nothing; a function without an error return does
+ * nothing (void) or returns 0 (the accessors); the bitmap's allocation fast
+ * path returns UINT64_MAX (and nlc_bitmap_error(NULL) is -EINVAL).
+ * Pointers that may be NULL say so ("or NULL") where they are documented.
+ *
  * The region between the cdef markers below is read verbatim by the cffi
  * generator (csrc/gen_ffi.py), so the binding can never drift from this
- * header: keep it free of preprocessor lines; NLC_WUR is stripped there.
+ * header: keep it free of preprocessor lines but integer #defines; NLC_WUR
+ * is stripped there.  libnetwork._native binds cdef-begin .. cdef-bitmap,
+ * libnetwork._bitmap cdef-bitmap .. cdef-end.
  */
 #ifndef NLC_H
 #define NLC_H
@@ -47,35 +60,59 @@ struct nlc_batch {
     uint8_t *buf;       /* caller-owned storage                       */
     size_t cap;         /* its size in bytes                          */
     size_t len;         /* bytes used by complete messages            */
+    size_t last;        /* offset of the last message (when count > 0) */
     uint32_t count;     /* number of complete messages                */
-    uint32_t flags;     /* NLC_BATCH_* (internal state)               */
 };
 
 /* One result per request of a batch, filled by nlc_sock_exec(). */
 struct nlc_result {
     int32_t err;                  /* 0 or -errno from the kernel's ack     */
-    int32_t value;                /* reply value (ifindex for link gets)    */
+    int32_t value;                /* ifi_index of an RTM_NEWLINK reply (a
+                                     link get, an echoed creation), else 0 */
+    int32_t link;                 /* that reply's IFLA_LINK (a veth's peer
+                                     ifindex, in the peer's namespace),
+                                     0 when absent                         */
     char msg[NLC_ERRMSG_MAX];     /* extended-ack text, "" when none        */
 };
 
-/* buf must be 4-byte aligned (netlink alignment; cffi and malloc buffers
- * are). */
+/*
+ * nlc_batch_init - an empty batch over buf[0 .. cap).  buf must be 4-byte
+ * aligned (netlink alignment; cffi and malloc buffers are); NULL gives a
+ * batch with no room (every builder then returns -EMSGSIZE).
+ * nlc_batch_reset - empties the batch, keeping its buffer.
+ */
 void nlc_batch_init(struct nlc_batch *b, void *buf, size_t cap);
 void nlc_batch_reset(struct nlc_batch *b);
 
 /*
+ * nlc_batch_echo - asks the kernel to echo the last message of the batch
+ * (NLM_F_ECHO): for a link creation, nlc_sock_exec() then fills the
+ * request's result with the new link's ifindex (value) and IFLA_LINK
+ * (link) from the echoed RTM_NEWLINK.  The kernel echoes to the sending
+ * socket only what it creates in that socket's namespace.
+ * Returns 0, or -EINVAL when the batch is empty.
+ */
+int nlc_batch_echo(struct nlc_batch *b) NLC_WUR;
+
+/*
  * Request builders.  Each appends exactly one message carrying
- * NLM_F_REQUEST | NLM_F_ACK and returns its index in the batch, or
- * -EMSGSIZE (nothing appended) when the buffer is too small, or -EINVAL for
- * an argument the kernel could never accept (NULL where a name is needed).
+ * NLM_F_REQUEST | NLM_F_ACK (sequence number and port 0: nlc_sock_exec()
+ * writes them) and returns its index in the batch, or -EMSGSIZE (nothing
+ * appended) when the buffer is too small, or -EINVAL for an argument the
+ * kernel could never accept (NULL where a name is needed, a bad length,
+ * mode or range).
  *
  * Conventions: a link is named by ifindex (> 0) or, when index is 0, by
- * name; "unset" is 0 for mtu, NULL for pointers, -1 for tri-state ints
- * (up: -1 unset, 0 down, 1 up; master: -1 unset, 0 no master, > 0 ifindex;
- * nsfd: -1 unset) and < 0 for group.  MACs are 6 bytes.
+ * name; names are 1..15 bytes; "unset" is 0 for mtu, NULL for pointers,
+ * -1 for tri-state ints (up: -1 unset, 0 down, 1 up; master: -1 unset, 0
+ * no master, > 0 ifindex; nsfd: -1 unset) and < 0 for group (else a u32).
+ * MACs are 6 bytes.
  */
 
-/* ip link add NAME [mtu M] [address MAC] [group G] [up] type bridge */
+/*
+ * ip link add NAME [mtu M] [address MAC] [group G] [up] type bridge
+ * up: 1 creates it up, anything else leaves it down.
+ */
 int nlc_link_add_bridge(struct nlc_batch *b, const char *name, uint32_t mtu,
                         const uint8_t *mac, int up, int64_t group) NLC_WUR;
 
@@ -84,12 +121,14 @@ int nlc_link_add_bridge(struct nlc_batch *b, const char *name, uint32_t mtu,
  *     [numtxqueues Q numrxqueues Q]
  *     type veth peer name PEER [netns NSFD] [mtu M] [address MAC]
  *     [numtxqueues Q numrxqueues Q]
- * The peer is created directly in the namespace nsfd (-1: the socket's
- * namespace) with its final name, MAC and MTU.  It cannot be brought up in
- * the same request (the kernel opens a veth only once both ends are linked:
- * ENOTCONN); set it up in its own namespace's batch.  queues: 0 for the
- * kernel's default (one per possible CPU, all but one then switched off at
- * the cost of an RCU grace period per end), else 1..NLC_MAX_QUEUES.
+ * The peer is created directly in the namespace peer_nsfd (-1: beside the
+ * host end) with its final name, MAC and MTU; master <= 0 means none.  The
+ * peer cannot be brought up in the same request (the kernel opens a veth
+ * only once both ends are linked: ENOTCONN); set it up in its own
+ * namespace's batch.  queues: tx and rx queues of each end, 0 for the
+ * kernel's default (one per possible CPU, all but one of which veth then
+ * switches off again, waiting for an RCU grace period per end to do so),
+ * else 1..NLC_MAX_QUEUES.
  */
 int nlc_link_add_veth(struct nlc_batch *b, const char *name, int master,
                       uint32_t mtu, const uint8_t *mac, int up, int64_t group,
@@ -98,16 +137,52 @@ int nlc_link_add_veth(struct nlc_batch *b, const char *name, int master,
 
 #define NLC_MAX_QUEUES 4096  /* the kernel's limit for numtx/rxqueues */
 
+/*
+ * Links stacked on a parent (IFLA_LINK = parent_index, > 0, resolved in
+ * the namespace the request is sent in).  With nsfd >= 0 the link is born
+ * in that namespace (IFLA_NET_NS_FD) under its final name; the kernel then
+ * echoes nothing to the sender.  up: 1 creates it up, else down.
+ *
+ * ip link add NAME link PARENT [netns NSFD] [address MAC] [mtu M]
+ *     [group G] [up] type macvlan mode MODE
+ * mode: MACVLAN_MODE_* (1 private, 2 vepa, 4 bridge, 8 passthru,
+ * 16 source); anything else is -EINVAL.
+ */
+int nlc_link_add_macvlan(struct nlc_batch *b, const char *name,
+                         int parent_index, uint32_t mode, int nsfd,
+                         const uint8_t *mac, uint32_t mtu, int64_t group,
+                         int up) NLC_WUR;
+
+/*
+ * ip link add NAME link PARENT [netns NSFD] [mtu M] [group G] [up]
+ *     type ipvlan mode MODE
+ * mode: IPVLAN_MODE_* (0 l2, 1 l3, 2 l3s); anything else is -EINVAL.
+ */
+int nlc_link_add_ipvlan(struct nlc_batch *b, const char *name,
+                        int parent_index, uint32_t mode, int nsfd,
+                        uint32_t mtu, int64_t group, int up) NLC_WUR;
+
+/*
+ * ip link add NAME link PARENT [mtu M] [group G] [up] type vlan id VID
+ * vid: 0..4094 (802.1Q); anything else is -EINVAL.
+ */
+int nlc_link_add_vlan(struct nlc_batch *b, const char *name,
+                      int parent_index, uint32_t vid, uint32_t mtu,
+                      int64_t group, int up) NLC_WUR;
+
 #define NLC_ADDRGEN_EUI64 0  /* IN6_ADDR_GEN_MODE_EUI64: the default */
 #define NLC_ADDRGEN_NONE 1   /* IN6_ADDR_GEN_MODE_NONE: no link-local */
 
 /*
  * ip link set {INDEX|NAME} [up|down] [master M|nomaster] [mtu M]
  *     [name NEW] [netns NSFD] [group G] [address MAC] [addrgenmode A]
- * addrgen: -1 unset, else NLC_ADDRGEN_*.  With NLC_ADDRGEN_NONE and up in
- * the same request the link comes up without an IPv6 link-local address:
- * no address, no DAD, no MLD (most of the kernel's cost of bringing a veth
- * up).  The kernel refuses it at creation (EAFNOSUPPORT), hence here.
+ * With index 0 the link is named by name, and new_name must be NULL (a
+ * rename needs the index); with index > 0, name is ignored.  new_name:
+ * rename, or NULL.  addrgen: -1 unset, else NLC_ADDRGEN_* (<= 255).  With
+ * NLC_ADDRGEN_NONE and up in the same request the link comes up without
+ * an IPv6 link-local address: no address, no DAD, no MLD (most of the
+ * kernel's cost of bringing a veth up).  The kernel refuses it at creation
+ * (EAFNOSUPPORT), hence here.
  */
 int nlc_link_set(struct nlc_batch *b, int index, const char *name, int up,
                  int master, uint32_t mtu, const char *new_name, int nsfd,
@@ -116,19 +191,25 @@ int nlc_link_set(struct nlc_batch *b, int index, const char *name, int up,
 /* ip link del {INDEX|NAME} */
 int nlc_link_del(struct nlc_batch *b, int index, const char *name) NLC_WUR;
 
-/* ip link del group G: the kernel's bulk path (one RCU grace period). */
+/*
+ * ip link del group G: the kernel's bulk path, one RCU grace period for
+ * every member (and veth peers, wherever they are).  Group 0 is the
+ * default group of every link and is refused (-EINVAL).
+ */
 int nlc_link_del_group(struct nlc_batch *b, uint32_t group) NLC_WUR;
 
-/* ip link show NAME: the reply's ifindex lands in nlc_result.value. */
+/* ip link show {INDEX|NAME}: the reply's ifindex (and IFLA_LINK) land in
+ * the request's nlc_result.  Statistics are not asked for. */
 int nlc_link_get(struct nlc_batch *b, int index, const char *name) NLC_WUR;
 
 #define NLC_ADDR_NODAD 0x02   /* IFA_F_NODAD */
 
 /*
  * ip addr {add|del} ADDR/PLEN dev INDEX [nodad]
- * family is AF_INET (addr 4 bytes) or AF_INET6 (16 bytes).  For IPv4 with a
- * prefix shorter than /31 the broadcast address is set, as iproute2's
- * "brd +" and vishvananda/netlink do.
+ * index > 0; family is AF_INET (addr 4 bytes) or AF_INET6 (16 bytes);
+ * flags: NLC_ADDR_NODAD or 0.  For IPv4 with a prefix shorter than /31 the
+ * broadcast address is set, as iproute2's "brd +" and vishvananda/netlink
+ * do.
  */
 int nlc_addr_add(struct nlc_batch *b, int index, int family,
                  const uint8_t *addr, uint8_t prefixlen,
@@ -142,8 +223,9 @@ int nlc_addr_del(struct nlc_batch *b, int index, int family,
  * ip route {add|del} {DST/LEN|default} [via GW] [dev OIF] [onlink]
  *     [metric P] [table T]
  * dst NULL means the default route (dst_len must be 0); gw NULL means a
- * directly connected (scope link) route, which needs oif; table 0 means
- * main.  On delete, unset fields are wildcards as in the kernel.
+ * directly connected (scope link) route, which needs oif > 0; oif 0: none;
+ * table 0 means main.  On delete, unset fields are wildcards as in the
+ * kernel.
  */
 int nlc_route_add(struct nlc_batch *b, int family, const uint8_t *dst,
                   uint8_t dst_len, const uint8_t *gw, int oif, uint32_t flags,
@@ -156,30 +238,52 @@ int nlc_route_del(struct nlc_batch *b, int family, const uint8_t *dst,
 
 struct nlc_sock;
 
-/* Opens a netlink socket (NETLINK_ROUTE = 0, NETLINK_NETFILTER = 12) in the
- * calling thread's namespace, with extended acks, capped acks and large
- * buffers.  -errno from socket/bind/getsockname. */
+#define NLC_TIMEOUT_MS 30000  /* a new socket's receive timeout (pyroute2's) */
+
+/*
+ * nlc_sock_open - a netlink socket (NETLINK_ROUTE = 0, NETLINK_NETFILTER =
+ * 12) in the calling thread's namespace, with extended acks, capped acks,
+ * large buffers and a receive timeout of NLC_TIMEOUT_MS.  *out receives
+ * the handle (NULL on failure).  Returns 0 or -errno from
+ * socket/bind/getsockname.
+ */
 int nlc_sock_open(struct nlc_sock **out, int protocol) NLC_WUR;
 
-/* Opens one socket inside each namespace nsfds[i], on a helper thread, so
- * the calling thread never changes namespace.  errs[i] is 0 or -errno and
- * socks[i] is NULL on failure.  Returns the number opened, or -errno when
- * the helper thread could not run (then nothing is opened). */
-int nlc_sock_open_at(const int *nsfds, size_t n, int protocol,
-                     struct nlc_sock **socks, int *errs) NLC_WUR;
-
+/* nlc_sock_close - closes and frees the socket. */
 void nlc_sock_close(struct nlc_sock *s);
+
+/* nlc_sock_fd - the descriptor (for poll or getsockopt; do not read from
+ * it), or -EINVAL. */
 int nlc_sock_fd(const struct nlc_sock *s);
+
+/* nlc_sock_portid - the port id the kernel bound the socket to. */
 uint32_t nlc_sock_portid(const struct nlc_sock *s);
 
 /*
- * Sends every message of the batch (sequence numbers assigned here) and
- * collects one ack per message into res[0 .. b->count).  Returns the number
- * of failed requests (0: all succeeded), or -errno for a transport failure,
- * in which case every request without an ack has err set to that value:
- * -ENOBUFS (acks dropped by the kernel: state unknown), -EPROTO (a reply
- * with an unexpected sequence number), -ESRCH (a reply for another port),
- * -EBADMSG (a malformed reply), or the errno of sendmsg/recvmsg.
+ * nlc_sock_set_timeout - how long one receive waits for the kernel's
+ * answer before the exchange fails with -ETIMEDOUT (SO_RCVTIMEO); 0 waits
+ * forever.  Returns 0 or -errno from setsockopt.
+ */
+int nlc_sock_set_timeout(struct nlc_sock *s, uint32_t ms) NLC_WUR;
+
+/* nlc_sock_sendmsg_count - the number of sendmsg calls made on the socket
+ * so far: one per chunk of a batch, one per dump. */
+uint64_t nlc_sock_sendmsg_count(const struct nlc_sock *s);
+
+/*
+ * nlc_sock_exec - sends every message of the batch (sequence numbers
+ * assigned here) and collects one ack per message into
+ * res[0 .. b->count) (res may be NULL for an empty batch).  The batch is
+ * left intact and may be sent again.  Returns the number of failed
+ * requests (0: all succeeded), or -errno: -EINVAL for a batch whose
+ * messages do not fill exactly [0, len) (nothing is sent, res untouched),
+ * or a failure, in which case every request without an ack has err set to
+ * that value: -ENOMEM (nothing sent), -ENOBUFS (acks dropped by the kernel: state unknown), -ETIMEDOUT
+ * (no answer within the socket's timeout), -EPROTO (a reply with an
+ * unexpected sequence number), -ESRCH (a reply for another port), -EBADMSG
+ * (a malformed reply), -EMSGSIZE (a truncated reply), or the errno of
+ * sendmsg/recvmmsg.  What an interrupted exchange leaves queued is
+ * discarded by the next one.
  */
 int nlc_sock_exec(struct nlc_sock *s, struct nlc_batch *b,
                   struct nlc_result *res) NLC_WUR;
@@ -228,12 +332,15 @@ struct nlc_route {
 };
 
 /*
- * Dumps.  Each fills out[0 .. min(total, cap)) and returns the total number
- * of objects the kernel reported (call again with a larger array when it
- * exceeds cap), or -errno: -EINTR when the dump was interrupted by a
- * concurrent change (NLM_F_DUMP_INTR; retry), -EPROTO/-ESRCH/-EBADMSG as
- * for nlc_sock_exec.  family: AF_UNSPEC (0), AF_INET or AF_INET6.
- * Routes are those of every table; filter in the caller.
+ * Dumps: ip link show / ip addr show / ip route show table all, in the
+ * socket's namespace.  Each fills out[0 .. min(total, cap)) (out may be
+ * NULL to count only) and returns the total number of objects the kernel
+ * reported (call again with a larger array when it exceeds cap), or
+ * -errno: -EINTR when the dump was interrupted by a concurrent change
+ * (NLM_F_DUMP_INTR; retry), -ETIMEDOUT/-EPROTO/-ESRCH/-EBADMSG as for
+ * nlc_sock_exec, -EOVERFLOW past INT32_MAX objects.  family: AF_UNSPEC
+ * (0), AF_INET or AF_INET6.  Routes are those of every table; filter in
+ * the caller.
  */
 int nlc_link_dump(struct nlc_sock *s, struct nlc_link *out,
                   size_t cap) NLC_WUR;
@@ -245,28 +352,47 @@ int nlc_route_dump(struct nlc_sock *s, int family, struct nlc_route *out,
 /* ---------------------------------------------------------------- netns */
 
 /*
- * Creates n network namespaces, each bound at paths[i] (a file that must
- * not exist, in an existing directory), on a helper thread (on one per
- * online CPU for a large batch of distinct paths).  When fds is
- * not NULL, fds[i] receives an O_CLOEXEC descriptor of the namespace; when
- * socks is not NULL, socks[i] receives a netlink socket of `protocol`
- * opened inside it.  errs[i] is 0 or -errno; a failed entry leaves no file,
- * mount, descriptor or socket behind.  Returns the number created, or
- * -errno when the helper thread could not run (nothing was created).
- * The calling thread's namespace never changes.
+ * nlc_netns_create - creates n network namespaces, each bound at paths[i]
+ * (a file that must not exist, in an existing directory), on a helper
+ * thread (on one per online CPU, up to 8, for a large batch of distinct
+ * paths).  When fds is not NULL, fds[i] receives an O_CLOEXEC descriptor
+ * of the namespace; when socks is not NULL, socks[i] receives a netlink
+ * socket of `protocol` opened inside it (as nlc_sock_open).  errs[i] is 0
+ * or -errno; a failed entry leaves no file, mount, descriptor or socket
+ * behind.  Returns the number created, or -errno when the helper thread
+ * could not run (nothing was created).  The calling thread's namespace
+ * never changes.
  */
 int nlc_netns_create(const char *const *paths, size_t n, int protocol,
                      int *fds, struct nlc_sock **socks, int *errs) NLC_WUR;
 
-/* Detaches (MNT_DETACH) and unlinks each path.  errs[i] is 0 or -errno.
- * Returns the number deleted. */
+/*
+ * nlc_netns_delete - detaches (MNT_DETACH) and unlinks each path; a path
+ * that is a plain file (a namespace whose bind mount is already gone) is
+ * unlinked too.  Each detach waits for an RCU grace period; a large batch
+ * of distinct paths is shared by helpers as for creation, so that the
+ * waits overlap (when no helper can start, the calling thread does it
+ * all: nothing here changes namespace).  errs[i] is 0 or -errno.  Returns
+ * the number deleted.
+ */
 int nlc_netns_delete(const char *const *paths, size_t n, int *errs) NLC_WUR;
 
-/* Opens a namespace file: an O_CLOEXEC fd, or -errno. */
+/* nlc_netns_open - an O_CLOEXEC descriptor of the namespace file at path,
+ * or -errno. */
 int nlc_netns_open(const char *path) NLC_WUR;
 
+/*
+ * nlc_sock_open_at - opens one netlink socket (as nlc_sock_open) inside
+ * each namespace nsfds[i], on a helper thread, so the calling thread never
+ * changes namespace.  errs[i] is 0 or -errno and socks[i] is NULL on
+ * failure.  Returns the number opened, or -errno when the helper thread
+ * could not run (then nothing is opened).
+ */
+int nlc_sock_open_at(const int *nsfds, size_t n, int protocol,
+                     struct nlc_sock **socks, int *errs) NLC_WUR;
+
 /* ---------------------------------------------------------------- bitmap */
-/* cdef-bitmap: gen_ffi.py --bitmap binds from here to cdef-end */
+/* cdef-bitmap: libnetwork._bitmap binds from here to cdef-end */
 
 /*
  * A sparse bitmap over the ordinals [0, size) with size up to 2^64, stored
@@ -280,37 +406,51 @@ int nlc_netns_open(const char *path) NLC_WUR;
  */
 struct nlc_bitmap;
 
+/* nlc_bitmap_new - an empty bitmap over [0, last] (any uint64_t) into
+ * *out, to be freed with nlc_bitmap_free().  Returns 0 or -ENOMEM. */
 int nlc_bitmap_new(struct nlc_bitmap **out, uint64_t last) NLC_WUR;
+
+/* nlc_bitmap_free - frees the bitmap and every node. */
 void nlc_bitmap_free(struct nlc_bitmap *bm);
+
+/* nlc_bitmap_last - the largest ordinal, size - 1. */
 uint64_t nlc_bitmap_last(const struct nlc_bitmap *bm);
-/* Number of allocated ordinals (a free count is last + 1 - used). */
+
+/* nlc_bitmap_used - the number of allocated ordinals (a free count is
+ * last + 1 - used). */
 uint64_t nlc_bitmap_used(const struct nlc_bitmap *bm);
-/* The next-fit cursor: where the next serial search starts. */
+
+/* nlc_bitmap_cursor - the next-fit cursor: where the next serial search
+ * starts. */
 uint64_t nlc_bitmap_cursor(const struct nlc_bitmap *bm);
 
 /*
- * Allocates the first free ordinal in [lo, hi] (serial = 0), or the first
- * free at or after the cursor, wrapping to lo (serial = 1; the cursor is
- * used only when lo <= cursor <= hi, else the search starts at lo).  Every
- * successful allocate or allocate_many (either mode) sets the cursor to the
- * ordinal after the last one handed out (0 after `last`).
- * Returns the ordinal; on failure returns UINT64_MAX and the error is
- * readable with nlc_bitmap_error() (UINT64_MAX is also a valid ordinal of a
- * 2^64 bitmap, so check the error only when UINT64_MAX comes back).
- * This shape keeps the Python fast path at one foreign call.
+ * The allocation fast path: the only entry points that report errors
+ * through the bitmap (its last error, read with nlc_bitmap_error()) rather
+ * than by return value.  They return the ordinal itself, and every uint64_t
+ * is a valid ordinal of a 2^64 bitmap, so no value is left over for an
+ * error; and an IPAM pool calls them once per address, so a binding must
+ * manage with one foreign call on success.  UINT64_MAX is returned on
+ * failure: check the error only when UINT64_MAX comes back.
+ *
+ * nlc_bitmap_alloc - allocates the first free ordinal in [lo, hi]
+ * (serial = 0), or the first free at or after the cursor, wrapping to lo
+ * (serial = 1; the cursor is used only when lo <= cursor <= hi, else the
+ * search starts at lo).  Every successful allocate or allocate_many
+ * (either mode) sets the cursor to the ordinal after the last one handed
+ * out (0 after `last`).  Returns the ordinal, or UINT64_MAX with the error
+ * set to -EINVAL (bad range), -ENOSPC (no free ordinal in the range) or
+ * -ENOMEM.
  */
 uint64_t nlc_bitmap_alloc(struct nlc_bitmap *bm, int serial, uint64_t lo,
                           uint64_t hi);
-/* 0 after a successful nlc_bitmap_alloc, else its -errno. */
-int nlc_bitmap_error(const struct nlc_bitmap *bm);
 
 /*
- * One allocation request, to be repeated: nlc_bitmap_alloc_req(req) is
- * nlc_bitmap_alloc(req->bm, req->serial, req->lo, req->hi).  An IPAM pool
- * asks with the same arguments every time, and a binding passes one
- * pointer much faster than four arguments (cffi: one argument avoids the
- * argument tuple), so the fast path builds the request once and keeps it.
- * The request is the caller's memory and only read.
+ * nlc_bitmap_alloc_req - nlc_bitmap_alloc(req->bm, req->serial, req->lo,
+ * req->hi).  An IPAM pool asks with the same arguments every time, and a
+ * binding passes one pointer faster than four arguments (cffi: one
+ * argument avoids the argument tuple), so the fast path builds the request
+ * once and keeps it.  The request is the caller's memory and only read.
  */
 struct nlc_bitmap_req {
     struct nlc_bitmap *bm;
@@ -320,20 +460,48 @@ struct nlc_bitmap_req {
 };
 uint64_t nlc_bitmap_alloc_req(const struct nlc_bitmap_req *req);
 
-/* Allocates count ordinals into out[] exactly as count calls of
- * nlc_bitmap_alloc would, or none at all (-ENOSPC, state unchanged). */
+/* nlc_bitmap_error - 0 after a successful nlc_bitmap_alloc(_req), else
+ * its -errno. */
+int nlc_bitmap_error(const struct nlc_bitmap *bm);
+
+/* (end of the fast path: the rest return their errors) */
+
+/*
+ * nlc_bitmap_alloc_many - allocates count ordinals into out[] exactly as
+ * count calls of nlc_bitmap_alloc would, a leaf at a time: first-fit takes
+ * the free ordinals of [lo, hi] in increasing order; next-fit those of
+ * [cursor, hi], then of [lo, cursor - 1].  count 0 allocates nothing (out
+ * may then be NULL).  Returns 0 (the cursor is then past out[count - 1]),
+ * or -EINVAL (bad range), -ENOSPC (fewer than count free in the range) or
+ * -ENOMEM, with the bitmap and the cursor unchanged.
+ */
 int nlc_bitmap_alloc_many(struct nlc_bitmap *bm, uint64_t count, int serial,
                           uint64_t lo, uint64_t hi, uint64_t *out) NLC_WUR;
+
+/* nlc_bitmap_set - allocates one given ordinal; the cursor does not move.
+ * Returns 0, -EINVAL (ordinal > last), -EEXIST or -ENOMEM. */
 int nlc_bitmap_set(struct nlc_bitmap *bm, uint64_t ordinal) NLC_WUR;
+
+/* nlc_bitmap_release - frees one ordinal; the cursor does not move.
+ * Returns 0, -EINVAL (ordinal > last) or -ENOENT (it was free). */
 int nlc_bitmap_release(struct nlc_bitmap *bm, uint64_t ordinal) NLC_WUR;
-/* 1 if allocated, 0 if free, -EINVAL out of range. */
+
+/* nlc_bitmap_test - 1 if allocated, 0 if free, -EINVAL out of range. */
 int nlc_bitmap_test(const struct nlc_bitmap *bm, uint64_t ordinal) NLC_WUR;
 
 /*
- * Serialization (format in ipalloc.c; identical to the pure-Python twin).
- * nlc_bitmap_size_bytes() gives the exact length nlc_bitmap_to_bytes()
- * writes; to_bytes returns that length or -EMSGSIZE if cap is smaller.
- * from_bytes validates everything and returns -EINVAL for bad data.
+ * Serialization (format in bitmap_codec.c; identical to the pure-Python
+ * twin's).
+ * nlc_bitmap_size_bytes - the exact length nlc_bitmap_to_bytes() writes;
+ * O(leaves).
+ * nlc_bitmap_to_bytes - writes the state into buf; returns that length,
+ * or -EMSGSIZE (nothing written) when cap is smaller.
+ * nlc_bitmap_from_bytes - rebuilds a bitmap into *out, to be freed with
+ * nlc_bitmap_free().  Returns 0, or -EINVAL when the bytes are not exactly
+ * one canonical version-1 bitmap (bad magic, version or reserved bytes;
+ * truncated or trailing data; leaves out of order or past last; a zero
+ * word listed in a mask; a full leaf not written as mask 0; bits past
+ * last; used not the number of bits set; cursor > last), or -ENOMEM.
  */
 size_t nlc_bitmap_size_bytes(const struct nlc_bitmap *bm);
 int64_t nlc_bitmap_to_bytes(const struct nlc_bitmap *bm, uint8_t *buf,

@@ -54,10 +54,6 @@ __addr_msg(struct nlc_batch *b, uint16_t type, uint16_t flags, int index,
     return __nlc_msg_end(&m);
 }
 
-/**
- * nlc_addr_add - ip addr add ADDR/PLEN dev INDEX [nodad]
- * @flags: NLC_ADDR_NODAD or 0.  Returns the index, -EINVAL or -EMSGSIZE.
- */
 NLC_EXPORT int
 nlc_addr_add(struct nlc_batch *b, int index, int family, const uint8_t *addr,
              uint8_t prefixlen, uint32_t flags)
@@ -66,9 +62,6 @@ nlc_addr_add(struct nlc_batch *b, int index, int family, const uint8_t *addr,
                       family, addr, prefixlen, flags);
 }
 
-/**
- * nlc_addr_del - ip addr del ADDR/PLEN dev INDEX
- */
 NLC_EXPORT int
 nlc_addr_del(struct nlc_batch *b, int index, int family, const uint8_t *addr,
              uint8_t prefixlen)

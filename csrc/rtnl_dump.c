@@ -1,6 +1,7 @@
 /*
- * rtnl_dump.c - link, address and route dumps: the request and the parsers
- * that turn one RTM_NEW{LINK,ADDR,ROUTE} message into one fixed record.
+ * rtnl_dump.c - the pure half of link, address and route dumps: the request
+ * and the parsers that turn one RTM_NEW{LINK,ADDR,ROUTE} message into one
+ * fixed record (no syscalls; the exchange is dump.c).
  *
  *   request:  nlmsghdr{NLM_F_REQUEST | NLM_F_DUMP} | rtgenmsg-sized header
  *   replies:  datagram{ msg | msg | ... } ... NLMSG_DONE
@@ -33,12 +34,8 @@ __nlc_parse_link(const struct nlmsghdr *nlh, struct nlc_link *out)
 {
     const struct ifinfomsg *ifi = NLMSG_DATA(nlh);
     const struct nlattr *tb[IFLA_MAX + 1], *li[IFLA_INFO_MAX + 1];
-    size_t hl = NLMSG_LENGTH(sizeof(*ifi));
 
-    if (nlh->nlmsg_type != RTM_NEWLINK || nlh->nlmsg_len < hl)
-        return -EBADMSG;
-    if (__nlc_attr_parse((const uint8_t *)nlh + NLMSG_ALIGN(hl),
-                         nlh->nlmsg_len - NLMSG_ALIGN(hl), tb, IFLA_MAX) < 0)
+    if (__nlc_msg_parse(nlh, RTM_NEWLINK, sizeof(*ifi), tb, IFLA_MAX) < 0)
         return -EBADMSG;
     memset(out, 0, sizeof(*out));
     out->index = ifi->ifi_index;
@@ -99,12 +96,8 @@ __nlc_parse_addr(const struct nlmsghdr *nlh, struct nlc_addr *out)
 {
     const struct ifaddrmsg *ifa = NLMSG_DATA(nlh);
     const struct nlattr *tb[IFA_MAX + 1];
-    size_t hl = NLMSG_LENGTH(sizeof(*ifa));
 
-    if (nlh->nlmsg_type != RTM_NEWADDR || nlh->nlmsg_len < hl)
-        return -EBADMSG;
-    if (__nlc_attr_parse((const uint8_t *)nlh + NLMSG_ALIGN(hl),
-                         nlh->nlmsg_len - NLMSG_ALIGN(hl), tb, IFA_MAX) < 0)
+    if (__nlc_msg_parse(nlh, RTM_NEWADDR, sizeof(*ifa), tb, IFA_MAX) < 0)
         return -EBADMSG;
     memset(out, 0, sizeof(*out));
     out->index = (int32_t)ifa->ifa_index;
@@ -131,12 +124,8 @@ __nlc_parse_route(const struct nlmsghdr *nlh, struct nlc_route *out)
 {
     const struct rtmsg *rtm = NLMSG_DATA(nlh);
     const struct nlattr *tb[RTA_MAX + 1];
-    size_t hl = NLMSG_LENGTH(sizeof(*rtm));
 
-    if (nlh->nlmsg_type != RTM_NEWROUTE || nlh->nlmsg_len < hl)
-        return -EBADMSG;
-    if (__nlc_attr_parse((const uint8_t *)nlh + NLMSG_ALIGN(hl),
-                         nlh->nlmsg_len - NLMSG_ALIGN(hl), tb, RTA_MAX) < 0)
+    if (__nlc_msg_parse(nlh, RTM_NEWROUTE, sizeof(*rtm), tb, RTA_MAX) < 0)
         return -EBADMSG;
     memset(out, 0, sizeof(*out));
     out->family = rtm->rtm_family;
@@ -158,94 +147,4 @@ __nlc_parse_route(const struct nlmsghdr *nlh, struct nlc_route *out)
         out->has_gateway = 1;
     }
     return 0;
-}
-
-static int
-__p_link(const struct nlmsghdr *nlh, void *out)
-{
-    return __nlc_parse_link(nlh, out);
-}
-
-static int
-__p_addr(const struct nlmsghdr *nlh, void *out)
-{
-    return __nlc_parse_addr(nlh, out);
-}
-
-static int
-__p_route(const struct nlmsghdr *nlh, void *out)
-{
-    return __nlc_parse_route(nlh, out);
-}
-
-/* A dump into a caller array: counts everything, stores what fits. */
-struct __dump_ctx {
-    void *out;
-    size_t cap, size, total;
-    int (*parse)(const struct nlmsghdr *, void *);
-};
-
-static int
-__dump_cb(const struct nlmsghdr *nlh, void *arg)
-{
-    struct __dump_ctx *c = arg;
-    int rc;
-
-    if (c->total < c->cap) {
-        rc = c->parse(nlh, (uint8_t *)c->out + c->total * c->size);
-        if (rc < 0)
-            return rc;
-    }
-    c->total++;
-    return 0;
-}
-
-static int
-__dump(struct nlc_sock *s, uint16_t type, int family, void *out, size_t cap,
-       size_t size, int (*parse)(const struct nlmsghdr *, void *))
-{
-    uint8_t buf[256];
-    struct nlc_batch req;
-    struct __dump_ctx c = { out, out ? cap : 0, size, 0, parse };
-    int rc;
-
-    if (!s)
-        return -EINVAL;
-    nlc_batch_init(&req, buf, sizeof(buf));
-    rc = __nlc_dump_request(&req, type, family);
-    if (rc < 0)
-        return rc;
-    rc = __nlc_sock_dump(s, &req, __dump_cb, &c);
-    if (rc < 0)
-        return rc;
-    return c.total > INT32_MAX ? -EOVERFLOW : (int)c.total;
-}
-
-/**
- * nlc_link_dump - ip link show: every link of the socket's namespace.
- * Returns the total count (fills at most @cap records) or -errno.
- */
-NLC_EXPORT int
-nlc_link_dump(struct nlc_sock *s, struct nlc_link *out, size_t cap)
-{
-    return __dump(s, RTM_GETLINK, AF_UNSPEC, out, cap, sizeof(*out),
-                  __p_link);
-}
-
-/** nlc_addr_dump - ip addr show, for @family (AF_UNSPEC: all). */
-NLC_EXPORT int
-nlc_addr_dump(struct nlc_sock *s, int family, struct nlc_addr *out,
-              size_t cap)
-{
-    return __dump(s, RTM_GETADDR, family, out, cap, sizeof(*out),
-                  __p_addr);
-}
-
-/** nlc_route_dump - ip route show table all, for @family. */
-NLC_EXPORT int
-nlc_route_dump(struct nlc_sock *s, int family, struct nlc_route *out,
-               size_t cap)
-{
-    return __dump(s, RTM_GETROUTE, family, out, cap, sizeof(*out),
-                  __p_route);
 }

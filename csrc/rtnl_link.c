@@ -1,5 +1,7 @@
 /*
- * rtnl_link.c - RTM_{NEW,SET,DEL,GET}LINK request builders.
+ * rtnl_link.c - RTM_{NEW,SET,DEL,GET}LINK request builders: bridge and
+ * veth creation, link changes, deletion and lookup (links stacked on a
+ * parent are rtnl_lower.c).
  *
  *   nlmsghdr | ifinfomsg | IFLA_IFNAME | IFLA_MTU | IFLA_ADDRESS | ...
  *            | IFLA_LINKINFO { IFLA_INFO_KIND "veth",
@@ -22,20 +24,20 @@
 
 #define NLC_MAC_LEN 6
 
-static int
-__name_ok(const char *name)
+bool
+__nlc_name_ok(const char *name)
 {
     size_t n;
 
     if (!name)
-        return 0;
+        return false;
     n = strnlen(name, IFNAMSIZ);
     return n > 0 && n < IFNAMSIZ;
 }
 
-static struct ifinfomsg *
-__link_begin(struct nlc_mb *m, struct nlc_batch *b, uint16_t type,
-             uint16_t flags, int index, int up)
+struct ifinfomsg *
+__nlc_link_begin(struct nlc_mb *m, struct nlc_batch *b, uint16_t type,
+                 uint16_t flags, int index, int up)
 {
     struct ifinfomsg *ifi;
 
@@ -51,9 +53,9 @@ __link_begin(struct nlc_mb *m, struct nlc_batch *b, uint16_t type,
     return ifi;
 }
 
-static void
-__link_common(struct nlc_mb *m, uint32_t mtu, const uint8_t *mac,
-              int64_t group)
+void
+__nlc_link_common(struct nlc_mb *m, uint32_t mtu, const uint8_t *mac,
+                  int64_t group)
 {
     if (mtu)
         __nlc_attr_put_u32(m, IFLA_MTU, mtu);
@@ -63,12 +65,6 @@ __link_common(struct nlc_mb *m, uint32_t mtu, const uint8_t *mac,
         __nlc_attr_put_u32(m, IFLA_GROUP, (uint32_t)group);
 }
 
-/**
- * nlc_link_add_bridge - ip link add NAME type bridge
- * @b: batch; @name: 1..15 bytes; @mtu: 0 for the default; @mac: 6 bytes or
- * NULL; @up: create it up (1) or down (0); @group: link group, < 0 unset.
- * Returns the message index, -EINVAL (bad name) or -EMSGSIZE.
- */
 NLC_EXPORT int
 nlc_link_add_bridge(struct nlc_batch *b, const char *name, uint32_t mtu,
                     const uint8_t *mac, int up, int64_t group)
@@ -76,12 +72,12 @@ nlc_link_add_bridge(struct nlc_batch *b, const char *name, uint32_t mtu,
     struct nlc_mb m;
     struct nlattr *info;
 
-    if (!__name_ok(name) || group > UINT32_MAX)
+    if (!__nlc_name_ok(name) || group > UINT32_MAX)
         return -EINVAL;
-    __link_begin(&m, b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0,
-                 up > 0 ? 1 : -1);
+    __nlc_link_begin(&m, b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0,
+                     up > 0 ? 1 : -1);
     __nlc_attr_put_str(&m, IFLA_IFNAME, name);
-    __link_common(&m, mtu, mac, group);
+    __nlc_link_common(&m, mtu, mac, group);
     info = __nlc_nest_start(&m, IFLA_LINKINFO);
     __nlc_attr_put_str(&m, IFLA_INFO_KIND, "bridge");
     __nlc_nest_end(&m, info);
@@ -97,16 +93,6 @@ __link_queues(struct nlc_mb *m, uint32_t queues)
     }
 }
 
-/**
- * nlc_link_add_veth - ip link add NAME type veth peer name PEER netns NS
- * @master: ifindex of the master (bridge) of the host end, <= 0 for none;
- * @peer_nsfd: namespace fd for the peer, -1 to keep it beside the host end;
- * @queues: tx and rx queues of each end (numtxqueues/numrxqueues), 0 for
- * the kernel's default: one per possible CPU, all but one of which veth
- * then turns off again, waiting for an RCU grace period per end to do so;
- * other parameters as nlc_link_add_bridge, for each end.
- * Returns the message index, -EINVAL or -EMSGSIZE.
- */
 NLC_EXPORT int
 nlc_link_add_veth(struct nlc_batch *b, const char *name, int master,
                   uint32_t mtu, const uint8_t *mac, int up, int64_t group,
@@ -116,13 +102,13 @@ nlc_link_add_veth(struct nlc_batch *b, const char *name, int master,
     struct nlc_mb m;
     struct nlattr *info, *data, *peer;
 
-    if (!__name_ok(name) || !__name_ok(peer_name) || group > UINT32_MAX
-        || queues > NLC_MAX_QUEUES)
+    if (!__nlc_name_ok(name) || !__nlc_name_ok(peer_name) ||
+        group > UINT32_MAX || queues > NLC_MAX_QUEUES)
         return -EINVAL;
-    __link_begin(&m, b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0,
-                 up > 0 ? 1 : -1);
+    __nlc_link_begin(&m, b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0,
+                     up > 0 ? 1 : -1);
     __nlc_attr_put_str(&m, IFLA_IFNAME, name);
-    __link_common(&m, mtu, mac, group);
+    __nlc_link_common(&m, mtu, mac, group);
     if (master > 0)
         __nlc_attr_put_u32(&m, IFLA_MASTER, (uint32_t)master);
     __link_queues(&m, queues);
@@ -134,7 +120,7 @@ nlc_link_add_veth(struct nlc_batch *b, const char *name, int master,
     __nlc_attr_put_str(&m, IFLA_IFNAME, peer_name);
     if (peer_nsfd >= 0)
         __nlc_attr_put_u32(&m, IFLA_NET_NS_FD, (uint32_t)peer_nsfd);
-    __link_common(&m, peer_mtu, peer_mac, -1);
+    __nlc_link_common(&m, peer_mtu, peer_mac, -1);
     __link_queues(&m, queues);
     __nlc_nest_end(&m, peer);
     __nlc_nest_end(&m, data);
@@ -142,15 +128,6 @@ nlc_link_add_veth(struct nlc_batch *b, const char *name, int master,
     return __nlc_msg_end(&m);
 }
 
-/**
- * nlc_link_set - ip link set LINK ...
- * @index: the link's ifindex, or 0 to name it by @name (then @new_name
- * must be NULL: a rename needs the index); @up: -1/0/1; @master: -1 unset,
- * 0 nomaster, > 0 ifindex; @mtu: 0 unset; @new_name: rename or NULL;
- * @nsfd: move into this namespace, -1 unset; @group: < 0 unset; @mac;
- * @addrgen: IPv6 address generation mode (NLC_ADDRGEN_*), -1 unset.
- * Returns the message index, -EINVAL or -EMSGSIZE.
- */
 NLC_EXPORT int
 nlc_link_set(struct nlc_batch *b, int index, const char *name, int up,
              int master, uint32_t mtu, const char *new_name, int nsfd,
@@ -159,13 +136,13 @@ nlc_link_set(struct nlc_batch *b, int index, const char *name, int up,
     struct nlc_mb m;
     struct nlattr *spec, *in6;
 
-    if (index <= 0 && (!__name_ok(name) || new_name))
+    if (index <= 0 && (!__nlc_name_ok(name) || new_name))
         return -EINVAL;
     if (addrgen > 255)
         return -EINVAL;
-    if ((new_name && !__name_ok(new_name)) || group > UINT32_MAX)
+    if ((new_name && !__nlc_name_ok(new_name)) || group > UINT32_MAX)
         return -EINVAL;
-    __link_begin(&m, b, RTM_SETLINK, 0, index, up);
+    __nlc_link_begin(&m, b, RTM_SETLINK, 0, index, up);
     if (index <= 0)
         __nlc_attr_put_str(&m, IFLA_IFNAME, name);
     else if (new_name)
@@ -174,7 +151,7 @@ nlc_link_set(struct nlc_batch *b, int index, const char *name, int up,
         __nlc_attr_put_u32(&m, IFLA_MASTER, (uint32_t)master);
     if (nsfd >= 0)
         __nlc_attr_put_u32(&m, IFLA_NET_NS_FD, (uint32_t)nsfd);
-    __link_common(&m, mtu, mac, group);
+    __nlc_link_common(&m, mtu, mac, group);
     if (addrgen >= 0) {
         uint8_t mode = (uint8_t)addrgen;
 
@@ -187,27 +164,35 @@ nlc_link_set(struct nlc_batch *b, int index, const char *name, int up,
     return __nlc_msg_end(&m);
 }
 
-/**
- * nlc_link_del - ip link del LINK (by @index, or by @name when index is 0).
- */
-NLC_EXPORT int
-nlc_link_del(struct nlc_batch *b, int index, const char *name)
+/* A request about one existing link, by index or (index 0) by name. */
+static int
+__link_by(struct nlc_batch *b, uint16_t type, int index, const char *name,
+          bool get)
 {
     struct nlc_mb m;
 
-    if (index <= 0 && !__name_ok(name))
+    if (index <= 0 && !__nlc_name_ok(name))
         return -EINVAL;
-    __link_begin(&m, b, RTM_DELLINK, 0, index, -1);
+    __nlc_link_begin(&m, b, type, 0, index, -1);
     if (index <= 0)
         __nlc_attr_put_str(&m, IFLA_IFNAME, name);
+    if (get)
+        __nlc_attr_put_u32(&m, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
     return __nlc_msg_end(&m);
 }
 
-/**
- * nlc_link_del_group - ip link del group G.  The kernel unregisters every
- * member (and veth peers, wherever they are) in one batch.  Group 0 is the
- * default group of every link and is refused (-EINVAL).
- */
+NLC_EXPORT int
+nlc_link_del(struct nlc_batch *b, int index, const char *name)
+{
+    return __link_by(b, RTM_DELLINK, index, name, false);
+}
+
+NLC_EXPORT int
+nlc_link_get(struct nlc_batch *b, int index, const char *name)
+{
+    return __link_by(b, RTM_GETLINK, index, name, true);
+}
+
 NLC_EXPORT int
 nlc_link_del_group(struct nlc_batch *b, uint32_t group)
 {
@@ -215,25 +200,7 @@ nlc_link_del_group(struct nlc_batch *b, uint32_t group)
 
     if (group == 0)
         return -EINVAL;
-    __link_begin(&m, b, RTM_DELLINK, 0, 0, -1);
+    __nlc_link_begin(&m, b, RTM_DELLINK, 0, 0, -1);
     __nlc_attr_put_u32(&m, IFLA_GROUP, group);
-    return __nlc_msg_end(&m);
-}
-
-/**
- * nlc_link_get - ip link show LINK.  The reply's ifindex is stored in the
- * request's nlc_result.value by nlc_sock_exec().  Statistics are skipped.
- */
-NLC_EXPORT int
-nlc_link_get(struct nlc_batch *b, int index, const char *name)
-{
-    struct nlc_mb m;
-
-    if (index <= 0 && !__name_ok(name))
-        return -EINVAL;
-    __link_begin(&m, b, RTM_GETLINK, 0, index, -1);
-    if (index <= 0)
-        __nlc_attr_put_str(&m, IFLA_IFNAME, name);
-    __nlc_attr_put_u32(&m, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
     return __nlc_msg_end(&m);
 }

@@ -52,12 +52,6 @@ __route_msg(struct nlc_batch *b, bool add, int family, const uint8_t *dst,
     return __nlc_msg_end(&m);
 }
 
-/**
- * nlc_route_add - ip route add {DST/LEN|default} [via GW] [dev OIF]
- *                 [onlink] [metric P] [table T]
- * Returns the index, -EINVAL (no gateway and no oif, bad lengths) or
- * -EMSGSIZE.
- */
 NLC_EXPORT int
 nlc_route_add(struct nlc_batch *b, int family, const uint8_t *dst,
               uint8_t dst_len, const uint8_t *gw, int oif, uint32_t flags,
@@ -67,9 +61,6 @@ nlc_route_add(struct nlc_batch *b, int family, const uint8_t *dst,
                        priority, table);
 }
 
-/**
- * nlc_route_del - ip route del ...; unset fields match any route.
- */
 NLC_EXPORT int
 nlc_route_del(struct nlc_batch *b, int family, const uint8_t *dst,
               uint8_t dst_len, const uint8_t *gw, int oif, uint32_t priority,

@@ -1,22 +1,27 @@
 /*
- * sock.c - netlink sockets: open, batched send, ack demultiplexing, dumps.
+ * sock.c - netlink sockets: open, batched send, ack demultiplexing.
  *
  *   batch  | m0 | m1 | ... | mN-1 |      seq = base + i
  *            \____ chunk ____/        one sendmsg per chunk; a chunk is cut
  *                                     only where the socket's send buffer or
- *                                     the room for its acks in the receive
- *                                     buffer would overflow
- *   acks   recvmmsg(MSG_WAITFORONE) -> NLMSG_ERROR{error, ext-ack TLVs}
- *          -> res[seq - base]
+ *                                     the room for its replies in the
+ *                                     receive buffer would overflow
+ *   replies recvmmsg(MSG_WAITFORONE) -> NLMSG_ERROR{error, ext-ack TLVs}
+ *                                       -> res[seq - base].err, .msg
+ *                                    -> RTM_NEWLINK{ifi_index, IFLA_LINK}
+ *                                       (a link get; an NLM_F_ECHO)
+ *                                       -> res[seq - base].value, .link
  *
  * The kernel processes every message of a sendmsg synchronously, so when
- * sendmsg returns all acks of the chunk are queued and are drained before
- * the next chunk goes out.
+ * sendmsg returns all replies of the chunk are queued and are drained
+ * before the next chunk goes out.  A receive that waits longer than the
+ * socket's timeout (SO_RCVTIMEO) fails the exchange with -ETIMEDOUT.
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <linux/rtnetlink.h>
 
 #include "internal.h"
@@ -26,23 +31,11 @@
 #endif
 
 #define NLC_PENDING INT32_MIN
-#define NLC_RX_SLOTS 32
-#define NLC_RX_SLOT 8192                     /* one ack or one reply     */
-#define NLC_RX_BUF (NLC_RX_SLOTS * NLC_RX_SLOT) /* also >= a dump datagram */
 #define NLC_SNDBUF (4u << 20)
 #define NLC_RCVBUF (8u << 20)
 #define NLC_SEND_MAX (256u << 10)
-#define NLC_ACK_COST 4096                    /* receive-buffer bytes per ack */
-
-struct nlc_sock {
-    int fd;
-    int protocol;
-    uint32_t portid;
-    uint32_t seq;
-    size_t send_max;    /* bytes per sendmsg                       */
-    uint32_t msgs_max;  /* messages per sendmsg (room for the acks) */
-    bool dirty;         /* a previous exchange was cut short        */
-};
+#define NLC_ACK_COST 4096           /* receive-buffer bytes per ack        */
+#define NLC_REPLY_COST 8192         /* more for an RTM_NEWLINK reply/echo  */
 
 /* ------------------------------------------------ per-thread rx buffer */
 
@@ -56,8 +49,8 @@ __rx_key_init(void)
     __rx_key_err = pthread_key_create(&__rx_key, free);
 }
 
-static uint8_t *
-__rx_buf(void)
+uint8_t *
+__nlc_sock_rx_buf(void)
 {
     uint8_t *buf;
 
@@ -96,6 +89,19 @@ __get_int(int fd, int opt)
     return v;
 }
 
+static int
+__set_timeout(int fd, uint32_t ms)
+{
+    struct timeval tv = {
+        .tv_sec = (time_t)(ms / 1000),
+        .tv_usec = (suseconds_t)(ms % 1000) * 1000,
+    };
+
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+        return -errno;
+    return 0;
+}
+
 int
 __nlc_sock_new_here(struct nlc_sock **out, int protocol)
 {
@@ -119,9 +125,11 @@ __nlc_sock_new_here(struct nlc_sock **out, int protocol)
     (void)setsockopt(s->fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
     __set_buf(s->fd, SO_SNDBUFFORCE, SO_SNDBUF, NLC_SNDBUF);
     __set_buf(s->fd, SO_RCVBUFFORCE, SO_RCVBUF, NLC_RCVBUF);
-    if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-        getsockname(s->fd, (struct sockaddr *)&sa, &salen) < 0) {
+    err = __set_timeout(s->fd, NLC_TIMEOUT_MS);
+    if (!err && (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+                 getsockname(s->fd, (struct sockaddr *)&sa, &salen) < 0))
         err = -errno;
+    if (err) {
         close(s->fd);
         free(s);
         return err;
@@ -131,7 +139,7 @@ __nlc_sock_new_here(struct nlc_sock **out, int protocol)
     s->send_max = snd > 4096 ? (size_t)snd - 1024 : 4096;
     if (s->send_max > NLC_SEND_MAX)
         s->send_max = NLC_SEND_MAX;
-    s->msgs_max = rcv > 2 * NLC_ACK_COST ? (uint32_t)(rcv / NLC_ACK_COST) : 1;
+    s->rx_room = rcv > 0 ? (size_t)rcv : 0;
     s->protocol = protocol;
     s->portid = sa.nl_pid;
     s->seq = (uint32_t)getpid() << 12;  /* any start; distinct per process */
@@ -139,11 +147,6 @@ __nlc_sock_new_here(struct nlc_sock **out, int protocol)
     return 0;
 }
 
-/**
- * nlc_sock_open - a netlink socket in the calling thread's namespace.
- * @out: receives the handle (NULL on failure); @protocol: NETLINK_*.
- * Returns 0 or -errno.
- */
 NLC_EXPORT int
 nlc_sock_open(struct nlc_sock **out, int protocol)
 {
@@ -152,7 +155,6 @@ nlc_sock_open(struct nlc_sock **out, int protocol)
     return __nlc_sock_new_here(out, protocol);
 }
 
-/** nlc_sock_close - close and free; NULL is a no-op. */
 NLC_EXPORT void
 nlc_sock_close(struct nlc_sock *s)
 {
@@ -162,25 +164,34 @@ nlc_sock_close(struct nlc_sock *s)
     free(s);
 }
 
-/** nlc_sock_fd - the descriptor (for poll; do not read from it). */
 NLC_EXPORT int
 nlc_sock_fd(const struct nlc_sock *s)
 {
-    return s->fd;
+    return s ? s->fd : -EINVAL;
 }
 
-/** nlc_sock_portid - the port id the kernel bound the socket to. */
 NLC_EXPORT uint32_t
 nlc_sock_portid(const struct nlc_sock *s)
 {
-    return s->portid;
+    return s ? s->portid : 0;
+}
+
+NLC_EXPORT int
+nlc_sock_set_timeout(struct nlc_sock *s, uint32_t ms)
+{
+    return s ? __set_timeout(s->fd, ms) : -EINVAL;
+}
+
+NLC_EXPORT uint64_t
+nlc_sock_sendmsg_count(const struct nlc_sock *s)
+{
+    return s ? s->sends : 0;
 }
 
 /* ------------------------------------------------------------- exchange */
 
-/* Throws away whatever an interrupted exchange left queued. */
-static void
-__drain(struct nlc_sock *s, uint8_t *buf)
+void
+__nlc_sock_drain(struct nlc_sock *s, uint8_t *buf)
 {
     for (;;) {
         ssize_t r = recv(s->fd, buf, NLC_RX_BUF, MSG_DONTWAIT);
@@ -190,6 +201,32 @@ __drain(struct nlc_sock *s, uint8_t *buf)
         break;
     }
     s->dirty = false;
+}
+
+int
+__nlc_sock_send(struct nlc_sock *s, const void *buf, size_t len)
+{
+    struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+    struct msghdr mh = {
+        .msg_name = &kernel, .msg_namelen = sizeof(kernel),
+        .msg_iov = &iov, .msg_iovlen = 1,
+    };
+    ssize_t sent;
+
+    do {
+        sent = sendmsg(s->fd, &mh, 0);
+    } while (sent < 0 && errno == EINTR);
+    s->sends++;
+    if (sent < 0)
+        return -errno;
+    return (size_t)sent == len ? 0 : -EIO;
+}
+
+int
+__nlc_sock_recv_error(void)
+{
+    return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
 }
 
 static void
@@ -214,9 +251,24 @@ __ext_ack(const struct nlmsghdr *nlh, struct nlc_result *r)
         __nlc_attr_strcpy(r->msg, sizeof(r->msg), tb[NLMSGERR_ATTR_MSG]);
 }
 
+/* An RTM_NEWLINK reply to request r: its ifindex and IFLA_LINK. */
+static int
+__link_reply(const struct nlmsghdr *nlh, struct nlc_result *r)
+{
+    const struct ifinfomsg *ifi = NLMSG_DATA(nlh);
+    const struct nlattr *tb[IFLA_LINK + 1];
+
+    if (__nlc_msg_parse(nlh, RTM_NEWLINK, sizeof(*ifi), tb, IFLA_LINK) < 0)
+        return -EBADMSG;
+    r->value = ifi->ifi_index;
+    r->link = tb[IFLA_LINK] ? (int32_t)__nlc_attr_u32(tb[IFLA_LINK]) : 0;
+    return 0;
+}
+
 /*
- * Handles the messages of one datagram for the requests [base, base + n).
- * Returns the number of acks consumed, or -errno for a protocol violation.
+ * Handles the messages of one datagram for the requests [base, base + n),
+ * whose results are res[0 .. n).  Returns the number of acks consumed, or
+ * -errno for a protocol violation.
  */
 static int
 __demux(struct nlc_sock *s, const uint8_t *p, size_t len, uint32_t base,
@@ -252,9 +304,8 @@ __demux(struct nlc_sock *s, const uint8_t *p, size_t len, uint32_t base,
             acks++;
         } else if (nlh->nlmsg_type == RTM_NEWLINK &&
                    nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifinfomsg))) {
-            const struct ifinfomsg *ifi = NLMSG_DATA(nlh);
-
-            r->value = ifi->ifi_index;
+            if (__link_reply(nlh, r) < 0)
+                return -EBADMSG;
         }
         if (NLMSG_ALIGN(nlh->nlmsg_len) >= len)
             break;
@@ -264,29 +315,23 @@ __demux(struct nlc_sock *s, const uint8_t *p, size_t len, uint32_t base,
     return acks;
 }
 
-/* Sends messages [first, first + n) starting at *at and collects their acks. */
+/*
+ * Sends the n messages in [at, at + bytes), whose sequence numbers are
+ * base .. base + n - 1, in one sendmsg, and collects their replies into
+ * res[0 .. n), receiving into rx.  Returns 0 or -errno.
+ */
 static int
 __chunk(struct nlc_sock *s, uint8_t *at, size_t bytes, uint32_t base,
         uint32_t n, struct nlc_result *res, uint8_t *rx)
 {
-    struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-    struct iovec iov = { .iov_base = at, .iov_len = bytes };
-    struct msghdr mh = {
-        .msg_name = &kernel, .msg_namelen = sizeof(kernel),
-        .msg_iov = &iov, .msg_iovlen = 1,
-    };
     struct mmsghdr mm[NLC_RX_SLOTS];
     struct iovec riov[NLC_RX_SLOTS];
     uint32_t acked = 0;
-    ssize_t sent;
+    int rc;
 
-    do {
-        sent = sendmsg(s->fd, &mh, 0);
-    } while (sent < 0 && errno == EINTR);
-    if (sent < 0)
-        return -errno;
-    if ((size_t)sent != bytes)
-        return -EIO;
+    rc = __nlc_sock_send(s, at, bytes);
+    if (rc < 0)
+        return rc;
     while (acked < n) {
         int got;
 
@@ -301,7 +346,7 @@ __chunk(struct nlc_sock *s, uint8_t *at, size_t bytes, uint32_t base,
         if (got < 0) {
             if (errno == EINTR)
                 continue;
-            return -errno;          /* ENOBUFS: acks were dropped */
+            return __nlc_sock_recv_error();   /* ENOBUFS: acks dropped */
         }
         for (int i = 0; i < got; i++) {
             int a;
@@ -317,54 +362,59 @@ __chunk(struct nlc_sock *s, uint8_t *at, size_t bytes, uint32_t base,
     return 0;
 }
 
-/**
- * nlc_sock_exec - send a batch and collect one result per request.
- * @s: socket; @b: batch (its sequence numbers are rewritten); @res: array
- * of b->count results.
- * Returns the number of failed requests, or -errno for a transport failure
- * (see nlc.h); the batch is left intact either way.
- */
+/* Receive-buffer bytes the replies to one request may take. */
+static size_t
+__reply_cost(const struct nlmsghdr *nlh)
+{
+    if (nlh->nlmsg_type == RTM_GETLINK || (nlh->nlmsg_flags & NLM_F_ECHO))
+        return NLC_ACK_COST + NLC_REPLY_COST;
+    return NLC_ACK_COST;
+}
+
 NLC_EXPORT int
 nlc_sock_exec(struct nlc_sock *s, struct nlc_batch *b, struct nlc_result *res)
 {
-    uint8_t *rx = __rx_buf();
-    uint8_t *start;
-    uint32_t i = 0, first = 0, failed = 0;
-    size_t bytes = 0;
+    uint8_t *rx = __nlc_sock_rx_buf();
+    uint8_t *start, *at;
+    uint32_t first = 0, failed = 0;
+    size_t bytes = 0, cost = 0;
     int rc = 0;
 
-    if (!s || !b || (!res && b->count))
+    if (!s || !b || (!res && b->count) || __nlc_batch_check(b) < 0)
         return -EINVAL;
+    for (uint32_t k = 0; k < b->count; k++) {
+        res[k].err = rx ? NLC_PENDING : -ENOMEM;
+        res[k].value = 0;
+        res[k].link = 0;
+        res[k].msg[0] = '\0';
+    }
     if (!rx)
         return -ENOMEM;
     if (s->dirty)
-        __drain(s, rx);
-    for (uint32_t k = 0; k < b->count; k++) {
-        res[k].err = NLC_PENDING;
-        res[k].value = 0;
-        res[k].msg[0] = '\0';
-    }
-    start = b->buf;
-    NLC_BATCH_FOR_EACH(b, nlh) {
-        size_t l = NLMSG_ALIGN(nlh->nlmsg_len);
+        __nlc_sock_drain(s, rx);
+    start = at = b->buf;
+    for (uint32_t i = 0; i < b->count; i++) {
+        struct nlmsghdr *nlh = (struct nlmsghdr *)at;
+        size_t l = NLMSG_ALIGN(nlh->nlmsg_len), c = __reply_cost(nlh);
 
         if (i > first && (bytes + l > s->send_max ||
-                          i - first >= s->msgs_max)) {
+                          cost + c > s->rx_room)) {
             rc = __chunk(s, start, bytes, s->seq + first, i - first,
                          res + first, rx);
             if (rc < 0)
                 break;
             first = i;
-            start = (uint8_t *)nlh;
-            bytes = 0;
+            start = at;
+            bytes = cost = 0;
         }
         nlh->nlmsg_seq = s->seq + i;
         nlh->nlmsg_pid = 0;
         bytes += l;
-        i++;
+        cost += c;
+        at += l;
     }
-    if (rc == 0 && i > first)
-        rc = __chunk(s, start, bytes, s->seq + first, i - first,
+    if (rc == 0 && b->count > first)
+        rc = __chunk(s, start, bytes, s->seq + first, b->count - first,
                      res + first, rx);
     s->seq += b->count;
     if (rc < 0)
@@ -376,87 +426,4 @@ nlc_sock_exec(struct nlc_sock *s, struct nlc_batch *b, struct nlc_result *res)
             failed++;
     }
     return rc < 0 ? rc : (int)failed;
-}
-
-/**
- * __nlc_sock_dump - send one dump request (the only message of @req) and
- * feed every reply message to @cb.  Returns 0, a negative @cb return,
- * -EINTR when the kernel flagged the dump as interrupted, or -errno.
- */
-int
-__nlc_sock_dump(struct nlc_sock *s, struct nlc_batch *req, nlc_dump_cb cb,
-                void *ctx)
-{
-    struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-    struct nlmsghdr *q = (struct nlmsghdr *)req->buf;
-    uint8_t *rx = __rx_buf();
-    bool intr = false;
-    int rc = 0;
-
-    if (!rx)
-        return -ENOMEM;
-    if (s->dirty)
-        __drain(s, rx);
-    q->nlmsg_seq = s->seq++;
-    q->nlmsg_pid = 0;
-    if (sendto(s->fd, req->buf, req->len, 0, (struct sockaddr *)&kernel,
-               sizeof(kernel)) < 0)
-        return -errno;
-    for (;;) {
-        ssize_t got = recv(s->fd, rx, NLC_RX_BUF, 0);
-        const uint8_t *p = rx;
-        size_t len;
-
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            s->dirty = true;
-            return -errno;
-        }
-        len = (size_t)got;
-        while (len > 0) {
-            const struct nlmsghdr *nlh = (const struct nlmsghdr *)p;
-
-            if (len < NLMSG_HDRLEN || nlh->nlmsg_len < NLMSG_HDRLEN ||
-                nlh->nlmsg_len > len)
-                rc = -EBADMSG;
-            else if (nlh->nlmsg_pid != s->portid)
-                rc = -ESRCH;
-            else if (nlh->nlmsg_seq != q->nlmsg_seq)
-                rc = -EPROTO;
-            if (rc < 0) {
-                s->dirty = true;
-                return rc;
-            }
-            if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-                intr = true;
-            if (nlh->nlmsg_type == NLMSG_DONE) {
-                int derr = 0;
-
-                if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(int)))
-                    memcpy(&derr, NLMSG_DATA(nlh), sizeof(derr));
-                if (derr < 0)
-                    return derr;
-                return intr ? -EINTR : 0;
-            }
-            if (nlh->nlmsg_type == NLMSG_ERROR) {
-                const struct nlmsgerr *e = NLMSG_DATA(nlh);
-
-                if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*e))
-                    return -EBADMSG;
-                return e->error < 0 ? e->error : -EPROTO;
-            }
-            if (nlh->nlmsg_type != NLMSG_NOOP) {
-                rc = cb(nlh, ctx);
-                if (rc < 0) {
-                    s->dirty = true;   /* the rest of the dump is queued */
-                    return rc;
-                }
-            }
-            if (NLMSG_ALIGN(nlh->nlmsg_len) >= len)
-                break;
-            len -= NLMSG_ALIGN(nlh->nlmsg_len);
-            p += NLMSG_ALIGN(nlh->nlmsg_len);
-        }
-    }
 }

@@ -1,4 +1,5 @@
-"""Kernel-free round trips of the native request builders (csrc/rtnl_*.c).
+"""Kernel-free round trips of the native request builders (csrc/rtnl_*.c)
+and of the batch's echo flag (csrc/batch.c).
 
 Each builder writes into a cffi buffer; the bytes are split into messages,
 checked structurally by a strict TLV walker written here (lengths, zero
@@ -39,7 +40,7 @@ from pyroute2.netlink.rtnl.rtmsg import rtmsg  # noqa: E402
 ffi, lib = _binding.ffi, _binding.lib
 
 # <linux/netlink.h>, <linux/rtnetlink.h>, <linux/if_link.h>, <linux/veth.h>
-NLM_F_REQUEST, NLM_F_ACK = 0x1, 0x4
+NLM_F_REQUEST, NLM_F_ACK, NLM_F_ECHO = 0x1, 0x4, 0x8
 NLM_F_EXCL, NLM_F_CREATE = 0x200, 0x400
 REQ = NLM_F_REQUEST | NLM_F_ACK
 REQ_NEW = REQ | NLM_F_CREATE | NLM_F_EXCL
@@ -391,6 +392,102 @@ def test_link_del_group_round_trip(group):
     assert attrs(msg) == {"IFLA_GROUP": group}
 
 
+# ---------------------------------------------- links stacked on a parent
+
+MACVLAN_NAMES = {1: "private", 2: "vepa", 4: "bridge", 8: "passthru",
+                 16: "source"}        # pyroute2's decoding of the modes
+
+
+def check_lower(data, name, parent, nsfd, mac, mtu, group, up, kind,
+                info_data):
+    msg = decode(ifinfmsg, data, IFINFOMSG)
+    assert msg["header"]["type"] == RTM_NEWLINK
+    assert msg["header"]["flags"] == REQ_NEW
+    check_ifi(msg, up=1 if up > 0 else -1)
+    got = attrs(msg)
+    info = attrs(got.pop("IFLA_LINKINFO"))
+    exp = {"IFLA_IFNAME": name.decode(), "IFLA_LINK": parent,
+           **link_common(mtu, mac, group)}
+    if nsfd >= 0:
+        exp["IFLA_NET_NS_FD"] = nsfd
+    assert got == exp
+    assert set(info) == {"IFLA_INFO_KIND", "IFLA_INFO_DATA"}
+    assert info["IFLA_INFO_KIND"] == kind
+    assert attrs(info["IFLA_INFO_DATA"]) == info_data
+
+
+@SETTINGS
+@given(name=names, parent=ifindexes, mode=st.sampled_from(sorted(
+    MACVLAN_NAMES)), nsfd=tristate, mac=macs, mtu=mtus, group=groups,
+    up=ups)
+def test_macvlan_round_trip(name, parent, mode, nsfd, mac, mtu, group, up):
+    b = Batch()
+    assert lib.nlc_link_add_macvlan(b.b, name, parent, mode, nsfd, nul(mac),
+                                    mtu, group, up) == 0
+    check_lower(only(b), name, parent, nsfd, mac, mtu, group, up, "macvlan",
+                {"IFLA_MACVLAN_MODE": MACVLAN_NAMES[mode]})
+
+
+@SETTINGS
+@given(name=names, parent=ifindexes, mode=st.sampled_from([0, 1, 2]),
+       nsfd=tristate, mtu=mtus, group=groups, up=ups)
+def test_ipvlan_round_trip(name, parent, mode, nsfd, mtu, group, up):
+    b = Batch()
+    assert lib.nlc_link_add_ipvlan(b.b, name, parent, mode, nsfd, mtu, group,
+                                   up) == 0
+    data = only(b)
+    check_lower(data, name, parent, nsfd, None, mtu, group, up, "ipvlan",
+                {"IFLA_IPVLAN_MODE": mode})
+    # the kernel's IFLA_IPVLAN_MODE is a u16: 4 + 2 bytes, padded
+    assert struct.pack("=HHH", 6, 1, mode) + b"\0\0" in data
+
+
+@SETTINGS
+@given(name=names, parent=ifindexes, vid=st.integers(0, 4094), mtu=mtus,
+       group=groups, up=ups)
+def test_vlan_round_trip(name, parent, vid, mtu, group, up):
+    b = Batch()
+    assert lib.nlc_link_add_vlan(b.b, name, parent, vid, mtu, group, up) == 0
+    data = only(b)
+    check_lower(data, name, parent, -1, None, mtu, group, up, "vlan",
+                {"IFLA_VLAN_ID": vid})
+    assert struct.pack("=HHH", 6, 1, vid) + b"\0\0" in data   # a u16
+
+
+@pytest.mark.parametrize("mode", [0, 3, 5, 6, 7, 9, 17, 32, 2**32 - 1])
+def test_macvlan_unknown_mode(mode):
+    b = Batch()
+    assert lib.nlc_link_add_macvlan(b.b, b"mv0", 2, mode, -1, ffi.NULL, 0,
+                                    -1, 0) == -errno.EINVAL
+    assert b.count == 0
+
+
+# ------------------------------------------------------------- echo flag
+
+def test_echo_marks_the_last_message_only():
+    b = Batch()
+    assert lib.nlc_batch_echo(b.b) == -errno.EINVAL          # empty
+    assert lib.nlc_link_add_bridge(b.b, b"br0", 0, ffi.NULL, 1, -1) == 0
+    assert lib.nlc_link_add_veth(b.b, b"v0", -1, 0, ffi.NULL, 1, -1, b"v1",
+                                 -1, 0, ffi.NULL, 1) == 1
+    before = b.bytes()
+    assert lib.nlc_batch_echo(b.b) == 0
+    br, veth = (decode(ifinfmsg, m, IFINFOMSG) for m in b.messages())
+    assert br["header"]["flags"] == REQ_NEW
+    assert veth["header"]["flags"] == REQ_NEW | NLM_F_ECHO
+    # nothing else changed: the flag is the one difference
+    after = b.bytes()
+    diff = [i for i in range(len(after)) if after[i] != before[i]]
+    assert len(after) == len(before) and len(diff) == 1
+
+
+def test_result_record():
+    """nlc_result carries the reply's ifindex and IFLA_LINK."""
+    r = ffi.new("struct nlc_result *")
+    assert (r.err, r.value, r.link, ffi.string(r.msg)) == (0, 0, 0, b"")
+    assert ffi.sizeof("struct nlc_result") == 12 + lib.NLC_ERRMSG_MAX
+
+
 # ------------------------------------------------------------ addresses
 
 def check_addr(data, *, add, index, ip, plen, flags):
@@ -565,6 +662,8 @@ LONG = b"0123456789abcdef"                      # 16 bytes: no room for NUL
 N = ffi.NULL
 
 BR, VETH, SET = "nlc_link_add_bridge", "nlc_link_add_veth", "nlc_link_set"
+MV, IPV = "nlc_link_add_macvlan", "nlc_link_add_ipvlan"
+VLAN = "nlc_link_add_vlan"
 ADDR, ADDR_DEL = "nlc_addr_add", "nlc_addr_del"
 ROUTE, ROUTE_DEL = "nlc_route_add", "nlc_route_del"
 INVALID = [  # (id, builder, arguments after the batch)
@@ -587,6 +686,19 @@ INVALID = [  # (id, builder, arguments after the batch)
     ("set-empty-new-name", SET, (3, N, -1, -1, 0, b"", -1, -1, N, -1)),
     ("set-group-2**32", SET, (3, N, -1, -1, 0, N, -1, 2**32, N, -1)),
     ("set-addrgen-256", SET, (3, N, -1, -1, 0, N, -1, -1, N, 256)),
+    ("macvlan-null-name", MV, (N, 2, 4, -1, N, 0, -1, 0)),
+    ("macvlan-16-byte-name", MV, (LONG, 2, 4, -1, N, 0, -1, 0)),
+    ("macvlan-parent-0", MV, (b"m", 0, 4, -1, N, 0, -1, 0)),
+    ("macvlan-parent-neg", MV, (b"m", -2, 4, -1, N, 0, -1, 0)),
+    ("macvlan-mode-0", MV, (b"m", 2, 0, -1, N, 0, -1, 0)),
+    ("macvlan-group-2**32", MV, (b"m", 2, 4, -1, N, 0, 2**32, 0)),
+    ("ipvlan-empty-name", IPV, (b"", 2, 0, -1, 0, -1, 0)),
+    ("ipvlan-parent-0", IPV, (b"i", 0, 0, -1, 0, -1, 0)),
+    ("ipvlan-mode-3", IPV, (b"i", 2, 3, -1, 0, -1, 0)),
+    ("vlan-null-name", VLAN, (N, 2, 5, 0, -1, 0)),
+    ("vlan-parent-0", VLAN, (b"v", 0, 5, 0, -1, 0)),
+    ("vlan-vid-4095", VLAN, (b"v", 2, 4095, 0, -1, 0)),
+    ("vlan-group-2**32", VLAN, (b"v", 2, 5, 0, 2**32, 0)),
     ("del-no-index-no-name", "nlc_link_del", (0, N)),
     ("del-16-byte-name", "nlc_link_del", (-1, LONG)),
     ("del-group-0", "nlc_link_del_group", (0,)),
@@ -641,6 +753,12 @@ BUILDERS = {
     "veth": lambda b: lib.nlc_link_add_veth(
         b, b"veth0123456789a", 7, 1500, MAC1, 1, 3, b"eth0123456789ab", 5,
         1400, MAC2, 4096),
+    "macvlan": lambda b: lib.nlc_link_add_macvlan(
+        b, b"mv-0123456789a", 7, 4, 5, MAC1, 1400, 9, 1),
+    "ipvlan": lambda b: lib.nlc_link_add_ipvlan(b, b"ipv-0123456789", 7, 2,
+                                                5, 9000, 9, 1),
+    "vlan": lambda b: lib.nlc_link_add_vlan(b, b"eth0.4094", 7, 4094, 1496,
+                                            9, 1),
     "set": lambda b: lib.nlc_link_set(b, 0, b"eth0", 1, 4, 1400, N, 6, 2,
                                       MAC2, 1),
     "del": lambda b: lib.nlc_link_del(b, 0, b"gone0"),
@@ -660,6 +778,9 @@ BUILDERS = {
 TYPES = {
     "bridge": (RTM_NEWLINK, ifinfmsg, IFINFOMSG),
     "veth": (RTM_NEWLINK, ifinfmsg, IFINFOMSG),
+    "macvlan": (RTM_NEWLINK, ifinfmsg, IFINFOMSG),
+    "ipvlan": (RTM_NEWLINK, ifinfmsg, IFINFOMSG),
+    "vlan": (RTM_NEWLINK, ifinfmsg, IFINFOMSG),
     "set": (RTM_SETLINK, ifinfmsg, IFINFOMSG),
     "del": (RTM_DELLINK, ifinfmsg, IFINFOMSG),
     "del_group": (RTM_DELLINK, ifinfmsg, IFINFOMSG),

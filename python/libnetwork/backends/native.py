@@ -1,10 +1,14 @@
 """The native backend: batches go to the C core in one call per run.
 
 Python never builds netlink bytes here: each operation becomes one call of
-an ``nlc_*`` builder that appends its message to a reusable buffer, and
-``nlc_sock_exec`` sends the whole run on the namespace's socket and fills
-one result per message.  Namespace sockets are opened inside their
-namespace by the core (on a helper thread) once and reused.
+an ``nlc_*`` builder that appends its message to a reusable buffer
+(``nlc_batch_echo`` then asks the kernel to echo a creation whose index a
+later operation needs), and ``nlc_sock_exec`` sends the whole run on the
+namespace's socket and fills one result per message.  Namespace sockets are
+opened inside their namespace by the core (on a helper thread) once and
+reused; every receive on them gives up after a timeout (see
+:class:`NativeBackend`).  :meth:`NativeBackend.encode` returns the bytes of
+one operation's message without sending it.
 """
 
 from __future__ import annotations
@@ -19,11 +23,15 @@ from collections import OrderedDict
 from typing import Optional
 
 from .._binding import check, ffi, lib
+from ..errors import InvalidParameter
 from . import ops as O
 from .base import Backend
+from .validate import prepare
 
 NETLINK_ROUTE = 0
+TIMEOUT_ENV = "LIBNETWORK_NETLINK_TIMEOUT"   # seconds; 0: wait forever
 _BATCH_CAP = 256 * 1024
+_ENCODE_CAP = 4096         # one message of any operation fits
 _CACHE_MAX = 4096          # namespace sockets and fds kept open (LRU)
 _NULL = ffi.NULL
 _SIZES = {socket.AF_INET: 4, socket.AF_INET6: 16}
@@ -49,13 +57,42 @@ def _tri(v):
     return -1 if v is None else int(bool(v))
 
 
+def _timeout_ms(timeout) -> Optional[int]:
+    """Milliseconds for ``nlc_sock_set_timeout``, or None for the core's
+    default (``NLC_TIMEOUT_MS``, 30 s as pyroute2's)."""
+    if timeout is None:
+        env = os.environ.get(TIMEOUT_ENV)
+        if not env:
+            return None
+        try:
+            timeout = float(env)
+        except ValueError:
+            raise InvalidParameter(
+                f"{TIMEOUT_ENV}={env!r}: expected seconds") from None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
+            or not 0 <= timeout < 2**32 / 1000:
+        raise InvalidParameter(f"netlink timeout {timeout!r}: expected "
+                               "seconds >= 0 (0: wait forever)")
+    ms = round(timeout * 1000)
+    return 1 if timeout and not ms else ms
+
+
 class NativeBackend(Backend):
-    """Backend over the C core (``libnetwork._native``)."""
+    """Backend over the C core (``libnetwork._native``).
+
+    ``timeout``: how long, in seconds, one receive on a netlink socket
+    waits for the kernel before the exchange fails with ETIMEDOUT (every
+    operation not yet acknowledged gets that error); 0 waits forever.
+    ``None`` takes ``$LIBNETWORK_NETLINK_TIMEOUT``, else the core's
+    default of 30 s (pyroute2's).
+    """
 
     name = "native"
 
-    def __init__(self, root: Optional[str] = None):
+    def __init__(self, root: Optional[str] = None,
+                 timeout: Optional[float] = None):
         super().__init__(root)
+        self._timeout_ms = _timeout_ms(timeout)
         self._lock = threading.RLock()
         self._socks: OrderedDict = OrderedDict()   # ns path -> nlc_sock*
         self._fds: OrderedDict = OrderedDict()     # ns path -> fd
@@ -66,10 +103,14 @@ class NativeBackend(Backend):
         lib.nlc_batch_init(self._batch, self._buf, _BATCH_CAP)
         self._res = ffi.new("struct nlc_result[]", 1024)
         self._res_cap = 1024
+        self._root_sock = None
         self._root_sock = self._open_sock(root) if root else self._open_here()
         self._build = {
             O.LinkAddBridge: self._b_bridge,
             O.LinkAddVeth: self._b_veth,
+            O.LinkAddMacvlan: self._b_macvlan,
+            O.LinkAddIpvlan: self._b_ipvlan,
+            O.LinkAddVlan: self._b_vlan,
             O.LinkSet: self._b_set,
             O.LinkDel: self._b_del,
             O.LinkDelGroup: self._b_del_group,
@@ -82,11 +123,20 @@ class NativeBackend(Backend):
 
     # ------------------------------------------------------- resources
 
-    @staticmethod
-    def _open_here():
+    def _adopt(self, sock):
+        """``sock``, with the backend's receive timeout when it has one
+        (the core gives every socket its default)."""
+        if self._timeout_ms is not None:
+            rc = lib.nlc_sock_set_timeout(sock, self._timeout_ms)
+            if rc < 0:
+                lib.nlc_sock_close(sock)
+                raise OSError(-rc, f"{os.strerror(-rc)}: SO_RCVTIMEO")
+        return sock
+
+    def _open_here(self):
         p = ffi.new("struct nlc_sock **")
         check(lib.nlc_sock_open(p, NETLINK_ROUTE))
-        return p[0]
+        return self._adopt(p[0])
 
     def _open_sock(self, path):
         fd = self._nsfd(path)
@@ -97,7 +147,7 @@ class NativeBackend(Backend):
         err = -rc if rc < 0 else -errs[0]
         if err:
             raise OSError(err, f"{os.strerror(err)}: netlink socket in {path}")
-        return socks[0]
+        return self._adopt(socks[0])
 
     def _fresh(self, path):
         """Drop what the caches hold for ``path`` if the namespace bound
@@ -206,7 +256,11 @@ class NativeBackend(Backend):
             st = os.fstat(fds[i])
             self._idents[p] = (st.st_dev, st.st_ino)
             self._remember(self._fds, p, fds[i], os.close)
-            self._remember(self._socks, p, socks[i], lib.nlc_sock_close)
+            if self._timeout_ms is not None and lib.nlc_sock_set_timeout(
+                    socks[i], self._timeout_ms) < 0:
+                lib.nlc_sock_close(socks[i])   # opened again on first use
+            else:
+                self._remember(self._socks, p, socks[i], lib.nlc_sock_close)
             out.append((0, ""))
         return out
 
@@ -221,6 +275,13 @@ class NativeBackend(Backend):
 
     # -------------------------------------------------------- netlink
 
+    def _exchange(self, sock, b, res):
+        """``nlc_sock_exec``, its sendmsg calls counted."""
+        before = lib.nlc_sock_sendmsg_count(sock)
+        rc = lib.nlc_sock_exec(sock, b, res)
+        self._stats["sendmsg"] += lib.nlc_sock_sendmsg_count(sock) - before
+        return rc
+
     def _lookup(self, ns, names):
         sock = self._sock(ns)
         b = self._batch
@@ -229,7 +290,7 @@ class NativeBackend(Backend):
             if lib.nlc_link_get(b, 0, name.encode()) < 0:
                 raise OSError(E.EMSGSIZE, "too many names in one lookup")
         res = self._results(b.count)
-        check(lib.nlc_sock_exec(sock, b, res))
+        check(self._exchange(sock, b, res))
         return {name: res[i].value for i, name in enumerate(names)
                 if res[i].err == 0}
 
@@ -240,18 +301,25 @@ class NativeBackend(Backend):
         return self._res
 
     def _flush(self, sock, pending, outs):
+        """Send the batch; pending holds (position, echo) per message."""
         b = self._batch
         if not b.count:
             return
         res = self._results(b.count)
-        lib.nlc_sock_exec(sock, b, res)
-        for i, pos in enumerate(pending):
-            r = res[i]
-            if r.err:
-                outs[pos] = (-r.err, ffi.string(r.msg).decode(errors="replace"),
-                             None)
-            else:
-                outs[pos] = (0, "", r.value or None)
+        if self._exchange(sock, b, res) == -E.EINVAL:   # refused, unsent
+            for pos, _ in pending:
+                outs[pos] = (E.EINVAL, os.strerror(E.EINVAL), None)
+        else:
+            for i, (pos, echo) in enumerate(pending):
+                r = res[i]
+                if r.err:
+                    outs[pos] = (-r.err,
+                                 ffi.string(r.msg).decode(errors="replace"),
+                                 None)
+                elif echo:
+                    outs[pos] = (0, "", (r.value, r.link))
+                else:
+                    outs[pos] = (0, "", r.value or None)
         lib.nlc_batch_reset(b)
         pending.clear()
 
@@ -264,46 +332,135 @@ class NativeBackend(Backend):
         b = self._batch
         lib.nlc_batch_reset(b)
         pending = []
-        build = self._build
-        for pos, (_, op, prep, _echo) in enumerate(items):
+        build, nsfd = self._build, self._nsfd
+        for pos, (_, op, prep, echo) in enumerate(items):
+            fn = build[type(op)]
             try:
-                rc = build[type(op)](b, op, prep, names)
+                rc = fn(b, op, prep, names, nsfd)
                 if rc == -E.EMSGSIZE and b.count:
                     self._flush(sock, pending, outs)
-                    rc = build[type(op)](b, op, prep, names)
+                    rc = fn(b, op, prep, names, nsfd)
             except OSError as exc:     # a namespace named by the op is gone
                 outs[pos] = (exc.errno, str(exc.strerror), None)
                 continue
+            except KeyError as exc:    # a reference the caller left out
+                outs[pos] = (E.ENODEV, f"no ifindex for {exc.args[0]!r}",
+                             None)
+                continue
             if rc < 0:
                 outs[pos] = (-rc, os.strerror(-rc), None)
-            else:
-                pending.append(pos)
+                continue
+            if echo:
+                check(lib.nlc_batch_echo(b))   # the message just added
+            pending.append((pos, echo))
         self._flush(sock, pending, outs)
         return outs
 
+    def encode(self, op: O.Op, names: Optional[dict] = None,
+               echo: bool = False) -> bytes:
+        """The netlink message :meth:`execute` sends for ``op``, without
+        sending it: ``op`` is validated
+        (:func:`~libnetwork.backends.validate.prepare`) and built by the
+        same builder call into a scratch batch, so the header's sequence
+        number and port are 0 (the socket writes them when it sends); with
+        ``echo`` it asks for ``NLM_F_ECHO``, as for an operation a later
+        :class:`~.ops.IndexOf` names.
+
+        ``names`` maps the link references of ``op`` (names, and
+        :class:`~.ops.IndexOf` objects) to ifindexes, as :meth:`_exec`
+        receives them; int references and links named to the kernel
+        (``LinkSet`` without a rename, ``LinkDel``) need none.  The
+        namespaces the message names (a veth peer's, ``LinkSet.netns``, a
+        macvlan's or ipvlan's ``netns``) are opened as for sending and
+        closed before this returns: their ``IFLA_NET_NS_FD`` holds a
+        descriptor number that was valid only during the call.
+
+        Raises InvalidParameter for a malformed operation, one that is not
+        a netlink message (``NetnsCreate``, ``NetnsDelete``), or a
+        reference missing from ``names``; OSError when a namespace cannot
+        be opened.  Used for kernel-free parity tests of the backends.
+        """
+        prep = prepare(op)
+        fn = self._build.get(type(op))
+        if fn is None:
+            raise InvalidParameter(f"{type(op).__name__} is not sent as a "
+                                   "netlink message")
+        buf = ffi.new("uint8_t[]", _ENCODE_CAP)
+        b = ffi.new("struct nlc_batch *")
+        lib.nlc_batch_init(b, buf, _ENCODE_CAP)
+        opened = []
+
+        def nsfd(path):
+            fd = lib.nlc_netns_open(path.encode())
+            if fd < 0:
+                raise OSError(-fd, f"{os.strerror(-fd)}: {path}")
+            opened.append(fd)
+            return fd
+
+        try:
+            rc = fn(b, op, prep, {} if names is None else names, nsfd)
+        except KeyError as exc:
+            raise InvalidParameter(
+                f"{type(op).__name__}: no ifindex for {exc.args[0]!r} in "
+                "names") from None
+        finally:
+            for fd in opened:
+                os.close(fd)
+        check(rc)
+        if echo:
+            check(lib.nlc_batch_echo(b))
+        return ffi.buffer(buf, b.len)[:]
+
     # ------------------------------------------------------- builders
+    # Each appends op's one message to b and returns the core's rc; names
+    # maps link references to ifindexes, nsfd(path) gives a namespace fd.
 
     @staticmethod
     def _idx(ref, names):
         return ref if type(ref) is int else names[ref]
 
-    def _b_bridge(self, b, op, prep, names):
+    def _b_bridge(self, b, op, prep, names, nsfd):
         name, mtu, mac, group = prep
         return lib.nlc_link_add_bridge(
             b, name, mtu or 0, mac or _NULL, int(op.up),
             -1 if group is None else group)
 
-    def _b_veth(self, b, op, prep, names):
+    def _b_veth(self, b, op, prep, names, nsfd):
         name, peer, mtu, mac, group, pmtu, pmac, queues = prep
         master = -1 if op.master is None else self._idx(op.master, names)
         pns = op.peer_ns
-        nsfd = -1 if pns is None or pns == op.ns else self._nsfd(pns)
+        pfd = -1 if pns is None or pns == op.ns else nsfd(pns)
         return lib.nlc_link_add_veth(
             b, name, master, mtu or 0, mac or _NULL, int(op.up),
-            -1 if group is None else group, peer, nsfd,
+            -1 if group is None else group, peer, pfd,
             pmtu or 0, pmac or _NULL, queues or 0)
 
-    def _b_set(self, b, op, prep, names):
+    @staticmethod
+    def _lower_nsfd(op, nsfd):
+        netns = op.netns
+        return -1 if netns is None or netns == op.ns else nsfd(netns)
+
+    def _b_macvlan(self, b, op, prep, names, nsfd):
+        name, mtu, group, mac, mode = prep
+        return lib.nlc_link_add_macvlan(
+            b, name, self._idx(op.parent, names), mode,
+            self._lower_nsfd(op, nsfd), mac or _NULL, mtu or 0,
+            -1 if group is None else group, int(op.up))
+
+    def _b_ipvlan(self, b, op, prep, names, nsfd):
+        name, mtu, group, mode = prep
+        return lib.nlc_link_add_ipvlan(
+            b, name, self._idx(op.parent, names), mode,
+            self._lower_nsfd(op, nsfd), mtu or 0,
+            -1 if group is None else group, int(op.up))
+
+    def _b_vlan(self, b, op, prep, names, nsfd):
+        name, mtu, group, vid = prep
+        return lib.nlc_link_add_vlan(
+            b, name, self._idx(op.parent, names), vid, mtu or 0,
+            -1 if group is None else group, int(op.up))
+
+    def _b_set(self, b, op, prep, names, nsfd):
         new_name, mtu, group, mac = prep
         if op.nomaster:
             master = 0
@@ -311,7 +468,7 @@ class NativeBackend(Backend):
             master = self._idx(op.master, names)
         else:
             master = -1
-        nsfd = -1 if op.netns is None else self._nsfd(op.netns)
+        fd = -1 if op.netns is None else nsfd(op.netns)
         addrgen = -1 if op.ipv6_ll is None else (
             lib.NLC_ADDRGEN_EUI64 if op.ipv6_ll else lib.NLC_ADDRGEN_NONE)
         if type(op.link) is str and not new_name:     # base.by_name
@@ -320,40 +477,40 @@ class NativeBackend(Backend):
             index, name = self._idx(op.link, names), _NULL
         return lib.nlc_link_set(
             b, index, name, _tri(op.up), master,
-            mtu or 0, new_name or _NULL, nsfd,
+            mtu or 0, new_name or _NULL, fd,
             -1 if group is None else group, mac or _NULL, addrgen)
 
-    def _b_del(self, b, op, prep, names):
+    def _b_del(self, b, op, prep, names, nsfd):
         if type(op.link) is str:                       # base.by_name
             return lib.nlc_link_del(b, 0, op.link.encode())
-        return lib.nlc_link_del(b, op.link, _NULL)
+        return lib.nlc_link_del(b, self._idx(op.link, names), _NULL)
 
-    def _b_del_group(self, b, op, prep, names):
+    def _b_del_group(self, b, op, prep, names, nsfd):
         return lib.nlc_link_del_group(b, op.group)
 
-    def _b_get(self, b, op, prep, names):
-        if type(op.link) is int:
-            return lib.nlc_link_get(b, op.link, _NULL)
-        return lib.nlc_link_get(b, 0, op.link.encode())
+    def _b_get(self, b, op, prep, names, nsfd):
+        if type(op.link) is str:
+            return lib.nlc_link_get(b, 0, op.link.encode())
+        return lib.nlc_link_get(b, self._idx(op.link, names), _NULL)
 
-    def _b_addr_add(self, b, op, prep, names):
+    def _b_addr_add(self, b, op, prep, names, nsfd):
         family, packed, plen = prep
         return lib.nlc_addr_add(b, self._idx(op.link, names), family, packed,
                                 plen, lib.NLC_ADDR_NODAD if op.nodad else 0)
 
-    def _b_addr_del(self, b, op, prep, names):
+    def _b_addr_del(self, b, op, prep, names, nsfd):
         family, packed, plen = prep
         return lib.nlc_addr_del(b, self._idx(op.link, names), family, packed,
                                 plen)
 
-    def _b_route_add(self, b, op, prep, names):
+    def _b_route_add(self, b, op, prep, names, nsfd):
         family, dst, dst_len, gw, metric, table = prep
         oif = 0 if op.oif is None else self._idx(op.oif, names)
         return lib.nlc_route_add(
             b, family, dst or _NULL, dst_len, gw or _NULL, oif,
             lib.NLC_ROUTE_ONLINK if op.onlink else 0, metric or 0, table or 0)
 
-    def _b_route_del(self, b, op, prep, names):
+    def _b_route_del(self, b, op, prep, names, nsfd):
         family, dst, dst_len, gw, metric, table = prep
         oif = 0 if op.oif is None else self._idx(op.oif, names)
         return lib.nlc_route_del(b, family, dst or _NULL, dst_len,
@@ -365,15 +522,20 @@ class NativeBackend(Backend):
         with self._lock:
             sock = self._sock(ns)
             cap = 64
-            while True:
-                out = ffi.new(f"struct {ctype}[]", cap)
-                for _ in range(5):
-                    n = fn(sock, *args, out, cap)
-                    if n != -E.EINTR:
-                        break
-                if check(n) <= cap:
-                    return out, n
-                cap = n + 16
+            before = lib.nlc_sock_sendmsg_count(sock)
+            try:
+                while True:
+                    out = ffi.new(f"struct {ctype}[]", cap)
+                    for _ in range(5):
+                        n = fn(sock, *args, out, cap)
+                        if n != -E.EINTR:
+                            break
+                    if check(n) <= cap:
+                        return out, n
+                    cap = n + 16
+            finally:
+                self._stats["sendmsg"] += (lib.nlc_sock_sendmsg_count(sock)
+                                           - before)
 
     def links(self, ns=None):
         out, n = self._dump(ns, "nlc_link", lib.nlc_link_dump)

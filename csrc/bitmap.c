@@ -1,5 +1,6 @@
 /*
- * ipalloc.c - a sparse bitmap over the ordinals [0, last], last < 2^64.
+ * bitmap.c - the sparse bitmap allocator over the ordinals [0, last],
+ * last < 2^64: pure computation (its serialization is bitmap_codec.c).
  *
  * Tree.  A 64-ary tree of identical 528-byte nodes.  A leaf (level 0)
  * holds 64 words of 64 bits, 4096 ordinals; a node of level l >= 1 holds
@@ -50,104 +51,10 @@
  * always holds a free ordinal, only the two boundary slots can come back
  * empty-handed, so a search visits O(log64 size) nodes, each with a few
  * mask operations and __builtin_ctzll().
- *
- * Serialization, format version 1, every integer a little-endian u64
- * unless noted:
- *
- *   0      4        5      8       16       24      32        40
- *   +------+--------+------+-------+--------+-------+---------+
- *   |"NLCB"|ver u8=1|3 x 0 | last  | cursor | used  | nleaves |
- *   +------+--------+------+-------+--------+-------+---------+
- *   then nleaves records, by strictly increasing leaf index k:
- *   +-----+------+----------------------------------+
- *   |  k  | mask | popcount(mask) words, j ascending |
- *   +-----+------+----------------------------------+
- *
- * Only leaves holding an allocated ordinal are written.  Mask bit j says
- * that word j (ordinals k * 4096 + 64 * j + 0..63) is non-zero and
- * follows.  mask == 0 means the leaf is full: every ordinal of it up to
- * `last` is allocated, and no word follows.  A full leaf is always
- * written that way, so equal states serialize to equal bytes; the reader
- * rejects anything else (see nlc_bitmap_from_bytes).
  */
-#include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "internal.h"
-
-#define BM_LEAF_SHIFT 12            /* a leaf covers 2^12 ordinals      */
-#define BM_MAX_HEIGHT 9             /* levels of nodes above the leaves */
-#define BM_SPARE (BM_MAX_HEIGHT + 1) /* emptied nodes kept for reuse     */
-#define BM_HEADER_LEN 40
-#define BM_VERSION 1
-
-struct __node {
-    uint64_t full;                  /* slot i has no free ordinal        */
-    uint64_t nz;                    /* leaf: word i != 0; node: linked   */
-    union {
-        uint64_t word[64];          /* level 0: the bits                 */
-        struct __node *child[64];   /* level >= 1: NULL = all free       */
-    } u;
-};
-
-struct nlc_bitmap {
-    uint64_t last;
-    uint64_t used;
-    uint64_t cursor;
-    unsigned height;                /* level of the root, 1 .. 9         */
-    int err;                        /* of the last nlc_bitmap_alloc()    */
-    unsigned nspare;
-    struct __node *spare;           /* emptied nodes, linked by child[0] */
-    struct __node *hint;            /* the leaf last set or cleared in,  */
-    uint64_t hint_k;                /* leaf index k; NULL when dropped   */
-    struct __node *kept;            /* the leaf emptied last, left linked */
-    uint64_t kept_k;                /* with its emptied ancestors; or NULL */
-    struct __node root;
-};
-
-/* The nodes from a leaf up to the root, and the slot taken in each. */
-struct __path {
-    struct __node *node[BM_MAX_HEIGHT + 1];  /* node[0] is the leaf    */
-    unsigned slot[BM_MAX_HEIGHT + 1];        /* slot[l] within node[l] */
-};
-
-/* Bits a .. b (a <= b <= 63) set. */
-static inline uint64_t
-__span(unsigned a, unsigned b)
-{
-    return (~0ULL << a) & (~0ULL >> (63 - b));
-}
-
-/* log2 of the ordinals covered by one slot of a level-lvl node. */
-static inline unsigned
-__shift(unsigned lvl)
-{
-    return 6 * lvl + 6;
-}
-
-static inline unsigned
-__slot(uint64_t ord, unsigned lvl)
-{
-    return (ord >> __shift(lvl)) & 63;
-}
-
-static inline void
-__put64(uint8_t *p, uint64_t v)
-{
-    for (unsigned i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline uint64_t
-__get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-
-    for (unsigned i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
+#include "bitmap_tree.h"
 
 /* A zeroed node: a spare one, or a new one (NULL when out of memory). */
 static struct __node *
@@ -182,10 +89,10 @@ __node_drop(struct nlc_bitmap *bm, struct __node *n)
  * After the full bit of path->node[lvl] may have changed, brings its
  * ancestors' full bits up to date.  Stops as soon as a parent already
  * records the right state.  (Links, hence nz bits of nodes, change only
- * in __walk_create() and __drop_empty_up().)
+ * in __descend() and __drop_empty_up().)
  */
-static void
-__fixup(struct nlc_bitmap *bm, struct __path *path, unsigned lvl)
+void
+__nlc_bm_fixup(struct nlc_bitmap *bm, struct __path *path, unsigned lvl)
 {
     for (; lvl < bm->height; lvl++) {
         struct __node *n = path->node[lvl], *parent = path->node[lvl + 1];
@@ -196,25 +103,6 @@ __fixup(struct nlc_bitmap *bm, struct __path *path, unsigned lvl)
             return;
         parent->full ^= bit;
     }
-}
-
-/* The leaf holding ord, or NULL when it is not allocated (all free). */
-static struct __node *
-__walk(struct nlc_bitmap *bm, uint64_t ord, struct __path *path)
-{
-    struct __node *n = &bm->root;
-
-    for (unsigned l = bm->height; l > 0; l--) {
-        unsigned i = __slot(ord, l);
-
-        path->node[l] = n;
-        path->slot[l] = i;
-        n = n->u.child[i];
-        if (!n)
-            return NULL;
-    }
-    path->node[0] = n;
-    return n;
 }
 
 /*
@@ -235,6 +123,54 @@ __drop_empty_up(struct nlc_bitmap *bm, struct __path *path, unsigned lvl)
     }
 }
 
+/*
+ * The walk from the root to the leaf holding ord, filling path.  Without
+ * create, NULL when that leaf is not allocated (all free); with create,
+ * the missing nodes are allocated and linked on the way, and NULL means
+ * out of memory (the new nodes, still empty, are dropped again).
+ */
+static inline struct __node *
+__descend(struct nlc_bitmap *bm, uint64_t ord, struct __path *path,
+          bool create)
+{
+    struct __node *n = &bm->root;
+
+    for (unsigned l = bm->height; l > 0; l--) {
+        unsigned i = __slot(ord, l);
+
+        path->node[l] = n;
+        path->slot[l] = i;
+        if (!n->u.child[i]) {
+            struct __node *c = create ? __node_new(bm) : NULL;
+
+            if (!c) {
+                if (create)
+                    __drop_empty_up(bm, path, l);
+                return NULL;
+            }
+            n->u.child[i] = c;
+            n->nz |= 1ULL << i;
+        }
+        n = n->u.child[i];
+    }
+    path->node[0] = n;
+    return n;
+}
+
+/* The leaf holding ord, or NULL when it is not allocated (all free). */
+static struct __node *
+__walk(struct nlc_bitmap *bm, uint64_t ord, struct __path *path)
+{
+    return __descend(bm, ord, path, false);
+}
+
+int
+__nlc_bm_walk_create(struct nlc_bitmap *bm, uint64_t ord,
+                     struct __path *path)
+{
+    return __descend(bm, ord, path, true) ? 0 : -ENOMEM;
+}
+
 /* Drops what is still empty of the kept chain (see "Kept"). */
 static void
 __prune_kept(struct nlc_bitmap *bm)
@@ -246,46 +182,6 @@ __prune_kept(struct nlc_bitmap *bm)
     bm->kept = NULL;
     if (__walk(bm, bm->kept_k << BM_LEAF_SHIFT, &path))
         __drop_empty_up(bm, &path, 0);
-}
-
-/*
- * Like __walk(), allocating and linking the missing nodes down to the
- * leaf; on -ENOMEM the new nodes, still empty, are dropped again.
- */
-static int
-__walk_create(struct nlc_bitmap *bm, uint64_t ord, struct __path *path)
-{
-    struct __node *n = &bm->root;
-
-    for (unsigned l = bm->height; l > 0; l--) {
-        unsigned i = __slot(ord, l);
-
-        path->node[l] = n;
-        path->slot[l] = i;
-        if (!n->u.child[i]) {
-            struct __node *c = __node_new(bm);
-
-            if (!c) {
-                __drop_empty_up(bm, path, l);
-                return -ENOMEM;
-            }
-            n->u.child[i] = c;
-            n->nz |= 1ULL << i;
-        }
-        n = n->u.child[i];
-    }
-    path->node[0] = n;
-    return 0;
-}
-
-/* Re-derives the summary bits of word j of a leaf. */
-static inline void
-__leaf_word_changed(struct __node *leaf, unsigned j)
-{
-    uint64_t bit = 1ULL << j, w = leaf->u.word[j];
-
-    leaf->full = w == ~0ULL ? leaf->full | bit : leaf->full & ~bit;
-    leaf->nz = w ? leaf->nz | bit : leaf->nz & ~bit;
 }
 
 /*
@@ -364,7 +260,7 @@ __word_changed(struct nlc_bitmap *bm, struct __node *leaf, uint64_t ord,
     if ((leaf->full == ~0ULL) != was_full) {
         if (!have_path)
             __walk(bm, ord, path);
-        __fixup(bm, path, 0);
+        __nlc_bm_fixup(bm, path, 0);
     }
 }
 
@@ -378,7 +274,7 @@ __set(struct nlc_bitmap *bm, uint64_t ord)
     int known = leaf && ord >> BM_LEAF_SHIFT == bm->hint_k;
 
     if (!known) {
-        int rc = __walk_create(bm, ord, &path);
+        int rc = __nlc_bm_walk_create(bm, ord, &path);
 
         if (rc)
             return rc;
@@ -476,11 +372,11 @@ __fill(struct nlc_bitmap *bm, uint64_t lo, uint64_t hi, uint64_t count,
 
         if (end > hi)
             end = hi;
-        rc = __walk_create(bm, ord, &path);
+        rc = __nlc_bm_walk_create(bm, ord, &path);
         if (rc)
             return rc;
         __take(bm, path.node[0], ord, end, count, out, n);
-        __fixup(bm, &path, 0);
+        __nlc_bm_fixup(bm, &path, 0);
         if (end == hi)
             break;
         lo = end + 1;
@@ -488,77 +384,6 @@ __fill(struct nlc_bitmap *bm, uint64_t lo, uint64_t hi, uint64_t count,
     return 0;
 }
 
-/* Whether leaf k has every one of its ordinals up to last allocated. */
-static int
-__leaf_is_full(const struct __node *leaf, uint64_t k, uint64_t last)
-{
-    unsigned jl, bl;
-
-    if (k != last >> BM_LEAF_SHIFT)
-        return leaf->full == ~0ULL;
-    jl = __slot(last, 0);
-    bl = last & 63;
-    if (jl && (~leaf->full & __span(0, jl - 1)))
-        return 0;
-    return (~leaf->u.word[jl] & __span(0, bl)) == 0;
-}
-
-/* Number of ordinals of leaf k that are <= last. */
-static uint64_t
-__leaf_capacity(uint64_t k, uint64_t last)
-{
-    if (k != last >> BM_LEAF_SHIFT)
-        return 1ULL << BM_LEAF_SHIFT;
-    return (last & ((1ULL << BM_LEAF_SHIFT) - 1)) + 1;
-}
-
-typedef void (*__leaf_fn)(const struct __node *leaf, uint64_t k, void *ctx);
-
-/* Calls fn on every leaf under n (level lvl, first leaf k), k ascending. */
-static void
-__visit(const struct __node *n, unsigned lvl, uint64_t k, __leaf_fn fn,
-        void *ctx)
-{
-    if (lvl == 0) {
-        fn(n, k, ctx);
-        return;
-    }
-    for (uint64_t m = n->nz; m; m &= m - 1) {
-        unsigned i = (unsigned)__builtin_ctzll(m);
-
-        __visit(n->u.child[i], lvl - 1, k + ((uint64_t)i << (6 * (lvl - 1))),
-                fn, ctx);
-    }
-}
-
-struct __writer {
-    uint64_t last;
-    size_t len;                 /* bytes counted or written so far */
-    uint64_t nleaves;
-    uint8_t *buf;               /* NULL: only count                */
-};
-
-static void
-__write_leaf(const struct __node *leaf, uint64_t k, void *ctx)
-{
-    struct __writer *w = ctx;
-    uint64_t mask = __leaf_is_full(leaf, k, w->last) ? 0 : leaf->nz;
-
-    if (!leaf->nz)
-        return;                     /* the kept leaf: nothing allocated */
-
-    w->nleaves++;
-    if (w->buf) {
-        __put64(w->buf + w->len, k);
-        __put64(w->buf + w->len + 8, mask);
-    }
-    w->len += 16;
-    for (; mask; mask &= mask - 1) {
-        if (w->buf)
-            __put64(w->buf + w->len, leaf->u.word[__builtin_ctzll(mask)]);
-        w->len += 8;
-    }
-}
 
 /* Frees every node under n: by the links, which the kept chain has too. */
 static void
@@ -574,19 +399,14 @@ __free_tree(struct __node *n, unsigned lvl)
     }
 }
 
-/*
- * Creates an empty bitmap over [0, last].
- *
- * @out:  receives the bitmap, to be freed with nlc_bitmap_free()
- * @last: the largest ordinal (size - 1), any uint64_t
- *
- * Returns 0, or -ENOMEM.
- */
 NLC_EXPORT int
 nlc_bitmap_new(struct nlc_bitmap **out, uint64_t last)
 {
-    struct nlc_bitmap *bm = calloc(1, sizeof(*bm));
+    struct nlc_bitmap *bm;
 
+    if (!out)
+        return -EINVAL;
+    bm = calloc(1, sizeof(*bm));
     if (!bm)
         return -ENOMEM;
     bm->last = last;
@@ -598,7 +418,6 @@ nlc_bitmap_new(struct nlc_bitmap **out, uint64_t last)
     return 0;
 }
 
-/* Frees the bitmap and every node; NULL is a no-op. */
 NLC_EXPORT void
 nlc_bitmap_free(struct nlc_bitmap *bm)
 {
@@ -614,42 +433,33 @@ nlc_bitmap_free(struct nlc_bitmap *bm)
     free(bm);
 }
 
-/* The largest ordinal, size - 1. */
 NLC_EXPORT uint64_t
 nlc_bitmap_last(const struct nlc_bitmap *bm)
 {
-    return bm->last;
+    return bm ? bm->last : 0;
 }
 
-/* The number of allocated ordinals. */
 NLC_EXPORT uint64_t
 nlc_bitmap_used(const struct nlc_bitmap *bm)
 {
-    return bm->used;
+    return bm ? bm->used : 0;
 }
 
-/* Where the next serial search starts. */
 NLC_EXPORT uint64_t
 nlc_bitmap_cursor(const struct nlc_bitmap *bm)
 {
-    return bm->cursor;
+    return bm ? bm->cursor : 0;
 }
 
-/*
- * Allocates one ordinal of [lo, hi], first-fit or next-fit (see nlc.h).
- *
- * @serial: 0 for the first free ordinal, 1 to start at the cursor
- * @lo, @hi: the inclusive range, lo <= hi <= last
- *
- * Returns the ordinal and moves the cursor past it, or UINT64_MAX with
- * nlc_bitmap_error() set to -EINVAL (bad range), -ENOSPC (no free
- * ordinal in the range) or -ENOMEM.
- */
+/* ------------------------------------------------- the fast path (nlc.h) */
+
 NLC_EXPORT uint64_t
 nlc_bitmap_alloc(struct nlc_bitmap *bm, int serial, uint64_t lo, uint64_t hi)
 {
     uint64_t ord;
 
+    if (!bm)
+        return UINT64_MAX;
     if (lo > hi || hi > bm->last) {
         bm->err = -EINVAL;
         return UINT64_MAX;
@@ -665,40 +475,31 @@ nlc_bitmap_alloc(struct nlc_bitmap *bm, int serial, uint64_t lo, uint64_t hi)
     return ord;
 }
 
-/* nlc_bitmap_alloc() with the arguments held in *req (see nlc.h). */
 NLC_EXPORT uint64_t
 nlc_bitmap_alloc_req(const struct nlc_bitmap_req *req)
 {
+    if (!req)
+        return UINT64_MAX;
     return nlc_bitmap_alloc(req->bm, req->serial, req->lo, req->hi);
 }
 
-/* 0 after a successful nlc_bitmap_alloc(), else its -errno. */
 NLC_EXPORT int
 nlc_bitmap_error(const struct nlc_bitmap *bm)
 {
-    return bm->err;
+    return bm ? bm->err : -EINVAL;
 }
 
-/*
- * Allocates count ordinals as count calls of nlc_bitmap_alloc() would, a
- * leaf at a time: first-fit takes the free ordinals of [lo, hi] in
- * increasing order; next-fit those of [cursor, hi], then of [lo,
- * cursor - 1].
- *
- * @count:  how many; 0 allocates nothing
- * @out:    receives the ordinals, room for count
- *
- * Returns 0 (the cursor is then past out[count - 1]), or -EINVAL (bad
- * range), -ENOSPC (fewer than count free in the range) or -ENOMEM, with
- * the bitmap and the cursor unchanged.
- */
+/* ------------------------------------------------------------------------ */
+
 NLC_EXPORT int
 nlc_bitmap_alloc_many(struct nlc_bitmap *bm, uint64_t count, int serial,
                       uint64_t lo, uint64_t hi, uint64_t *out)
 {
-    uint64_t n = 0, c = bm->cursor, last_out;
+    uint64_t n = 0, c, last_out;
     int rc;
 
+    if (!bm || (!out && count))
+        return -EINVAL;
     if (lo > hi || hi > bm->last)
         return -EINVAL;
     if (count == 0)
@@ -706,6 +507,7 @@ nlc_bitmap_alloc_many(struct nlc_bitmap *bm, uint64_t count, int serial,
     if (count - 1 > hi - lo || bm->used > bm->last ||
         count - 1 > bm->last - bm->used)
         return -ENOSPC;             /* more than the range or the free */
+    c = bm->cursor;
     if (serial && c > lo && c <= hi) {
         rc = __fill(bm, c, hi, count, out, &n);
         if (!rc)
@@ -725,182 +527,31 @@ nlc_bitmap_alloc_many(struct nlc_bitmap *bm, uint64_t count, int serial,
     return 0;
 }
 
-/*
- * Allocates one given ordinal; the cursor does not move.
- *
- * Returns 0, or -EINVAL (ordinal > last), -EEXIST (already allocated),
- * -ENOMEM.
- */
 NLC_EXPORT int
 nlc_bitmap_set(struct nlc_bitmap *bm, uint64_t ordinal)
 {
-    if (ordinal > bm->last)
+    if (!bm || ordinal > bm->last)
         return -EINVAL;
     return __set(bm, ordinal);
 }
 
-/*
- * Frees one ordinal; the cursor does not move.
- *
- * Returns 0, or -EINVAL (ordinal > last), -ENOENT (it was free).
- */
 NLC_EXPORT int
 nlc_bitmap_release(struct nlc_bitmap *bm, uint64_t ordinal)
 {
-    if (ordinal > bm->last)
+    if (!bm || ordinal > bm->last)
         return -EINVAL;
     return __clear(bm, ordinal);
 }
 
-/* 1 if the ordinal is allocated, 0 if free, -EINVAL if > last. */
 NLC_EXPORT int
 nlc_bitmap_test(const struct nlc_bitmap *bm, uint64_t ordinal)
 {
-    const struct __node *n = &bm->root;
+    const struct __node *n;
 
-    if (ordinal > bm->last)
+    if (!bm || ordinal > bm->last)
         return -EINVAL;
+    n = &bm->root;
     for (unsigned l = bm->height; n && l > 0; l--)
         n = n->u.child[__slot(ordinal, l)];
     return n && (n->u.word[__slot(ordinal, 0)] >> (ordinal & 63)) & 1;
-}
-
-/* The exact length nlc_bitmap_to_bytes() writes; O(leaves). */
-NLC_EXPORT size_t
-nlc_bitmap_size_bytes(const struct nlc_bitmap *bm)
-{
-    struct __writer w = { bm->last, BM_HEADER_LEN, 0, NULL };
-
-    __visit(&bm->root, bm->height, 0, __write_leaf, &w);
-    return w.len;
-}
-
-/*
- * Serializes the bitmap (format at the top of this file).
- *
- * @buf, @cap: the caller's buffer
- *
- * Returns the length written, or -EMSGSIZE (nothing written) when cap is
- * smaller than nlc_bitmap_size_bytes().
- */
-NLC_EXPORT int64_t
-nlc_bitmap_to_bytes(const struct nlc_bitmap *bm, uint8_t *buf, size_t cap)
-{
-    struct __writer w = { bm->last, BM_HEADER_LEN, 0, buf };
-
-    if (cap < nlc_bitmap_size_bytes(bm))
-        return -EMSGSIZE;
-    __visit(&bm->root, bm->height, 0, __write_leaf, &w);
-    memcpy(buf, "NLCB", 4);
-    buf[4] = BM_VERSION;
-    memset(buf + 5, 0, 3);
-    __put64(buf + 8, bm->last);
-    __put64(buf + 16, bm->cursor);
-    __put64(buf + 24, bm->used);
-    __put64(buf + 32, w.nleaves);
-    return (int64_t)w.len;
-}
-
-/*
- * Reads one leaf record at *off into bm (whose leaves so far all come
- * before leaf min_k).  Returns 0, -EINVAL or -ENOMEM.
- */
-static int
-__load_leaf(struct nlc_bitmap *bm, const uint8_t *buf, size_t len,
-            size_t *off, uint64_t min_k, uint64_t *k_out)
-{
-    struct __path path;
-    struct __node *leaf;
-    uint64_t k, mask, last = bm->last;
-    unsigned jl = __slot(last, 0);
-    int rc;
-
-    if (len - *off < 16)
-        return -EINVAL;
-    k = __get64(buf + *off);
-    mask = __get64(buf + *off + 8);
-    *off += 16;
-    if (k < min_k || k > last >> BM_LEAF_SHIFT)
-        return -EINVAL;
-    if ((len - *off) / 8 < (size_t)__builtin_popcountll(mask))
-        return -EINVAL;
-    rc = __walk_create(bm, k << BM_LEAF_SHIFT, &path);
-    if (rc)
-        return rc;
-    leaf = path.node[0];
-    if (mask == 0) {
-        uint64_t cap = __leaf_capacity(k, last);
-
-        for (unsigned j = 0; j < cap / 64; j++)
-            leaf->u.word[j] = ~0ULL;
-        if (cap % 64)
-            leaf->u.word[cap / 64] = __span(0, (cap % 64) - 1);
-    }
-    for (uint64_t m = mask; m; m &= m - 1) {
-        unsigned j = (unsigned)__builtin_ctzll(m);
-
-        leaf->u.word[j] = __get64(buf + *off);
-        *off += 8;
-        if (!leaf->u.word[j])
-            return -EINVAL;
-    }
-    for (unsigned j = 0; j < 64; j++) {
-        __leaf_word_changed(leaf, j);
-        bm->used += (uint64_t)__builtin_popcountll(leaf->u.word[j]);
-    }
-    if (k == last >> BM_LEAF_SHIFT &&
-        ((jl < 63 && (leaf->nz & __span(jl + 1, 63))) ||
-         (leaf->u.word[jl] & ~__span(0, last & 63))))
-        return -EINVAL;                 /* bits past last */
-    if (mask && __leaf_is_full(leaf, k, last))
-        return -EINVAL;                 /* a full leaf must have mask 0 */
-    __fixup(bm, &path, 0);
-    *k_out = k;
-    return 0;
-}
-
-/*
- * Rebuilds a bitmap from nlc_bitmap_to_bytes() output.
- *
- * @out:      receives the bitmap, to be freed with nlc_bitmap_free()
- * @buf, len: the serialized bytes
- *
- * Returns 0, or -EINVAL when the bytes are not exactly one canonical
- * version-1 bitmap (bad magic, version or reserved bytes; truncated or
- * trailing data; leaves out of order or past last; a zero word listed
- * in a mask; a full leaf not written as mask 0; bits past last; used
- * not the number of bits set; cursor > last), or -ENOMEM.
- */
-NLC_EXPORT int
-nlc_bitmap_from_bytes(struct nlc_bitmap **out, const uint8_t *buf,
-                      size_t len)
-{
-    struct nlc_bitmap *bm;
-    uint64_t last, cursor, used, nleaves, k = 0;
-    size_t off = BM_HEADER_LEN;
-    int rc;
-
-    if (len < BM_HEADER_LEN || memcmp(buf, "NLCB", 4) != 0 ||
-        buf[4] != BM_VERSION || buf[5] || buf[6] || buf[7])
-        return -EINVAL;
-    last = __get64(buf + 8);
-    cursor = __get64(buf + 16);
-    used = __get64(buf + 24);
-    nleaves = __get64(buf + 32);
-    if (cursor > last)
-        return -EINVAL;
-    rc = nlc_bitmap_new(&bm, last);
-    if (rc)
-        return rc;
-    for (uint64_t i = 0; i < nleaves && !rc; i++)
-        rc = __load_leaf(bm, buf, len, &off, i ? k + 1 : 0, &k);
-    if (!rc && (off != len || bm->used != used))
-        rc = -EINVAL;
-    if (rc) {
-        nlc_bitmap_free(bm);
-        return rc;
-    }
-    bm->cursor = cursor;
-    *out = bm;
-    return 0;
 }

@@ -1,9 +1,10 @@
 /*
- * test_ipalloc.c - the sparse bitmap of csrc/ipalloc.c against a dense
- * byte-per-ordinal model, plus boundaries (sizes 1 and 2^64), next-fit
- * wrap-around, all-or-nothing bulk allocation, and serialization: the
- * bytes are checked against an independent encoder of the format, round
- * tripped, and every kind of malformed input must give -EINVAL.
+ * test_bitmap.c - the sparse bitmap of csrc/bitmap.c and bitmap_codec.c
+ * against a dense byte-per-ordinal model, plus boundaries (sizes 1 and
+ * 2^64), next-fit wrap-around, all-or-nothing bulk allocation, and
+ * serialization: the bytes are checked against an independent encoder of
+ * the format, round tripped, and every kind of malformed input must give
+ * -EINVAL.
  *
  * Exits non-zero when any check fails.
  */
@@ -15,38 +16,14 @@
 #include <time.h>
 
 #include "nlc.h"
-
-static int failures;
-
-#define CHECK(cond)                                                       \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,        \
-                    __LINE__, #cond);                                     \
-            failures++;                                                   \
-        }                                                                 \
-    } while (0)
-
-#define CHECK_EQ(a, b)                                                    \
-    do {                                                                  \
-        unsigned long long a_ = (unsigned long long)(a);                  \
-        unsigned long long b_ = (unsigned long long)(b);                  \
-        if (a_ != b_) {                                                   \
-            fprintf(stderr, "%s:%d: %s == %llu, expected %s == %llu\n",   \
-                    __FILE__, __LINE__, #a, a_, #b, b_);                  \
-            failures++;                                                   \
-        }                                                                 \
-    } while (0)
+#include "check.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t
 rnd(void)
 {
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1dULL;
+    return check_rnd(&rng_state);
 }
 
 /* A uniform-enough value in [0, n), n > 0. */
@@ -763,10 +740,5 @@ main(void)
     test_search_skips_full_runs();
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
         test_random_model(sizes[i] - 1, sizes[i] > 5000 ? 3000 : 2000);
-    if (failures) {
-        fprintf(stderr, "test_ipalloc: %d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_ipalloc: all checks passed\n");
-    return 0;
+    return check_done("test_bitmap");
 }
