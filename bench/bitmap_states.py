@@ -1,6 +1,6 @@
 """The bitmap workload: the ranges, fills and windows measured, and each
 (range, fill) state built as serialized bytes (format v1,
-``csrc/ipalloc.c``), loaded with ``from_bytes`` so that every
+``csrc/bitmap_codec.c``), loaded with ``from_bytes`` so that every
 implementation starts from identical states and no filling is timed.
 Shared by ``bench_bitmap.py`` and the report; no pytest, no libnetwork.
 

@@ -195,10 +195,6 @@ def native_backend():
     if not _binding.AVAILABLE:
         pytest.skip(f"the native core is not built: {_binding.IMPORT_ERROR}")
     from libnetwork.backends.native import NativeBackend
-    if not hasattr(NativeBackend, "encode"):
-        pytest.skip("NativeBackend.encode(op, names=None, echo=False) does "
-                    "not exist yet (issue 7, item 6: native side); nothing "
-                    "to compare the pyroute2 encoder with")
     be = NativeBackend()
     yield be
     be.close()

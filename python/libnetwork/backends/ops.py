@@ -111,8 +111,8 @@ class LinkAddVeth:
     the kernel's default, one queue per possible CPU of which veth uses
     one and switches the rest off, waiting for an RCU grace period per end
     to do so.  ``queues=1`` gives the same single active queue without the
-    wait (about a third of the wall time of wiring an endpoint, measured on
-    2 CPUs); only ``ethtool -L`` can no longer add queues later.
+    wait (what that saves is measured in bench/README.md); only
+    ``ethtool -L`` can no longer add queues later.
     """
     name: str
     peer_name: str

@@ -1,7 +1,7 @@
 """PyBitmap: the pure-Python twin of the C core's sparse bitmap.
 
 Same behaviour and same serialized bytes as :class:`~.bitmap.NativeBitmap`
-(format v1, documented at the top of ``csrc/ipalloc.c``), for machines
+(format v1, documented at the top of ``csrc/bitmap_codec.c``), for machines
 without the compiled extension.  The layout differs from the C tree so
 that the interpreter does as few steps as possible:
 
@@ -346,7 +346,7 @@ class PyBitmap:
         return _ALL
 
     def to_bytes(self) -> bytes:
-        """The state in serialization format v1 (see ``ipalloc.c``)."""
+        """The state in serialization format v1 (see ``csrc/bitmap_codec.c``)."""
         leaves = self._leaves
         parts = [_HEADER.pack(_MAGIC, _VERSION, b"\0\0\0", self._last,
                               self._cursor, self._used, len(leaves))]

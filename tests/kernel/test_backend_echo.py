@@ -5,12 +5,7 @@ A creation that a later operation refers to is sent with ``NLM_F_ECHO``;
 its result value is ``Created(index, peer)`` read from the kernel's echo,
 and the later operations use those indexes without a name lookup.  The
 tests check the values against the oracle's dump (pyroute2 on a socket
-inside each namespace) and count the ``sendmsg`` calls the batch cost.
-
-The native backend passes once its core can ask for echoes (and counts
-its ``sendmsg`` calls, part of the same change); until then (no ``echo``
-in the core's exported names) its cases are expected to fail.
-"""
+inside each namespace) and count the ``sendmsg`` calls the batch cost."""
 
 from __future__ import annotations
 
@@ -24,22 +19,8 @@ from libnetwork.backends import ops as O
 IFF_UP = 0x1
 
 
-def _native_echoes() -> bool:
-    try:
-        from libnetwork import _binding
-    except ImportError:
-        return False
-    return _binding.AVAILABLE and any("echo" in n for n in dir(_binding.lib))
-
-
 @pytest.fixture
-def be(backend, request):
-    """The ``backend`` fixture; a native core without echo support is
-    expected to fail these tests (not skipped: the failure is the news)."""
-    if backend.name == "native" and not _native_echoes():
-        request.applymarker(pytest.mark.xfail(
-            strict=False, reason="the native core cannot ask for NLM_F_ECHO "
-            "yet (no nlc_*echo* export) nor counts sendmsg"))
+def be(backend):
     return backend
 
 
@@ -116,7 +97,7 @@ def test_index_of_a_lookup(be, oracle):
 
 
 def test_a_failed_lookup_fails_what_refers_to_it(backend, oracle):
-    """Needs neither echo nor counts: every backend, no xfail."""
+    """Needs neither echo nor counts."""
     get = O.LinkGet("nosuch")
     res = backend.execute([get, O.LinkAddVeth("h5", "p5",
                                               master=O.IndexOf(get))])
@@ -134,3 +115,72 @@ def test_a_failed_creation_fails_what_refers_to_it(be, oracle):
     assert res[1].errno == E.ENODEV
     assert "LinkAddBridge 'br4' was not created" in res[1].message
     assert not oracle().link("br4").flags & IFF_UP
+
+
+# ------------------------------------------- echoed values, no lookups
+
+def no_lookup(be, monkeypatch):
+    def fail(ns, names):
+        raise AssertionError(f"a name lookup in {ns}: {names}")
+    monkeypatch.setattr(be, "_lookup", fail)
+
+
+def test_veth_echoes_both_indexes(be, make_ns, oracle, monkeypatch):
+    sb = make_ns()
+    no_lookup(be, monkeypatch)
+    veth = O.LinkAddVeth("vh0", "eth0", peer_ns=sb, queues=1)
+    before = be.stats()["sendmsg"]
+    res = be.execute([
+        veth,
+        O.AddrAdd(O.IndexOf(veth, peer=True), "10.0.0.2/24", ns=sb),
+    ])
+    assert [r.errno for r in res] == [0, 0], res
+    host, peer = oracle().link("vh0"), oracle(sb).link("eth0")
+    assert res[0].value == O.Created(host.index, peer.index)
+    assert host.link == peer.index and peer.link == host.index
+    assert be.stats()["sendmsg"] - before == 2          # one per namespace
+    addrs = [a for a in oracle(sb).addresses() if a.index == peer.index]
+    assert [a.address for a in addrs] == [
+        ipaddress.ip_interface("10.0.0.2/24")]
+
+
+def test_echo_against_the_dump(be, make_ns, oracle):
+    """Several veths, one run: each result is its own link's indexes
+    (the echoes are matched to their requests by sequence number)."""
+    sbs = [make_ns() for _ in range(4)]
+    veths = [O.LinkAddVeth(f"vh{i}", "eth0", peer_ns=sb)
+             for i, sb in enumerate(sbs)]
+    plan = veths + [O.LinkSet(O.IndexOf(v), up=True) for v in veths]
+    res = be.execute(plan)
+    assert all(r.ok for r in res), res
+    root = {link.name: link for link in be.links()}
+    for i, (v, sb) in enumerate(zip(veths, sbs)):
+        peer = oracle(sb).link("eth0")
+        assert res[i].value == (root[f"vh{i}"].index, peer.index)
+        assert root[f"vh{i}"].link == peer.index
+    assert all(oracle().link(f"vh{i}").flags & 1 for i in range(4))
+
+
+def test_veth_beside_its_host_end(be, oracle):
+    """Both ends in one namespace: IFLA_LINK is the peer there."""
+    veth = O.LinkAddVeth("va", "vb")
+    res = be.execute([veth, O.LinkSet(O.IndexOf(veth, peer=True), up=True),
+                      O.LinkSet(O.IndexOf(veth), up=True)])
+    assert all(r.ok for r in res), res
+    links = oracle().links()
+    assert res[0].value == (links["va"].index, links["vb"].index)
+
+
+def test_bridge_echo_has_no_link(be, oracle):
+    br = O.LinkAddBridge("br0")
+    veth = O.LinkAddVeth("vh0", "vp0", master=O.IndexOf(br))
+    res = be.execute([br, veth])
+    assert all(r.ok for r in res), res
+    assert res[0].value == O.Created(oracle().link("br0").index, 0)
+    assert oracle().link("vh0").master == res[0].value.index
+
+
+def test_not_echoed_without_a_reference(be):
+    """Only what a later IndexOf names asks for NLM_F_ECHO."""
+    res = be.execute([O.LinkAddVeth("vh0", "vp0")])
+    assert res[0].ok and res[0].value is None

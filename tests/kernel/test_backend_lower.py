@@ -1,13 +1,9 @@
 """Links over a parent (macvlan, ipvlan, vlan), for every backend, against
-the real kernel: written with the pyroute2 encoder (issue 7, item 3) and
-holding the native one to the same results.
+the real kernel.
 
 The parent is one end of a veth pair (this private world has no NIC).  The
 oracle reads the links back with pyroute2 on a socket inside each
 namespace, and ``ip -d -j`` (iproute2's decoder) reads the kind's data.
-
-Until the native core has the builders (no ``nlc_*macvlan*`` export), its
-cases are expected to fail.
 """
 
 from __future__ import annotations
@@ -23,22 +19,9 @@ KINDS = {O.LinkAddMacvlan: "macvlan", O.LinkAddIpvlan: "ipvlan",
          O.LinkAddVlan: "802.1Q vlan"}
 
 
-def _native_builds_lower() -> bool:
-    try:
-        from libnetwork import _binding
-    except ImportError:
-        return False
-    return _binding.AVAILABLE and any("macvlan" in n
-                                      for n in dir(_binding.lib))
-
-
 @pytest.fixture
-def be(backend, request, oracle):
+def be(backend):
     """The ``backend`` fixture, with a parent: veth up0 (up) / up1."""
-    if backend.name == "native" and not _native_builds_lower():
-        request.applymarker(pytest.mark.xfail(
-            strict=False, reason="the native core has no macvlan/ipvlan/vlan "
-            "builders yet"))
     res = backend.execute([O.LinkAddVeth("up0", "up1", up=True, queues=1),
                            O.LinkSet("up1", up=True)])
     assert all(r.ok for r in res), res
@@ -116,3 +99,9 @@ def test_lower_link_by_echoed_index(be, oracle):
     assert res[1].value == O.Created(links["mv1"].index, links["up0"].index)
     assert [a.index for a in oracle().addresses()
             if str(a.address) == "10.20.0.1/24"] == [links["mv1"].index]
+
+
+def test_macvlan_on_a_missing_parent(be, make_ns):
+    res = be.execute([O.LinkAddMacvlan("eth0", "nosuch0", netns=make_ns())])
+    assert res[0].errno == E.ENODEV
+    assert "nosuch0" in res[0].message

@@ -1,7 +1,7 @@
-"""The native backend's sendmsg statistics against the real kernel.
+"""Each backend's sendmsg statistics against the real kernel.
 
 ``stats()["sendmsg"]`` counts every sendmsg the backend makes (batches,
-name lookups, dumps), as the C core counts them per socket; attaching N
+name lookups, dumps; the C core counts them per socket); attaching N
 sandboxes with a plan whose interface indexes travel with it (IndexOf)
 costs one send per sandbox and a few more, not one per operation.
 """
@@ -16,8 +16,8 @@ from libnetwork.backends import ops as O
 
 
 @pytest.fixture
-def be(make_backend, netns):
-    return make_backend("native", netns)
+def be(backend):
+    return backend
 
 
 def sent(be, fn, *args):
