@@ -9,32 +9,34 @@ opened inside their namespace by the core (on a helper thread) once and
 reused; every receive on them gives up after a timeout (see
 :class:`NativeBackend`).  :meth:`NativeBackend.encode` returns the bytes of
 one operation's message without sending it.
+
+This module holds the backend (sockets, namespaces, runs, dumps); the
+builders are in :mod:`.build`, the dump records' decoding in
+:mod:`.decode`.
 """
 
 from __future__ import annotations
 
 import errno as E
-import ipaddress
 import os
 import resource
-import socket
 import threading
 from collections import OrderedDict
 from typing import Optional
 
-from .._binding import check, ffi, lib
-from ..errors import InvalidParameter
-from . import ops as O
-from .base import Backend
-from .validate import prepare
+from ..._binding import check, ffi, lib
+from ...errors import InvalidParameter
+from .. import ops as O
+from ..base import Backend
+from ..validate import prepare
+from . import decode
+from .build import BUILDERS
 
 NETLINK_ROUTE = 0
 TIMEOUT_ENV = "LIBNETWORK_NETLINK_TIMEOUT"   # seconds; 0: wait forever
 _BATCH_CAP = 256 * 1024
 _ENCODE_CAP = 4096         # one message of any operation fits
 _CACHE_MAX = 4096          # namespace sockets and fds kept open (LRU)
-_NULL = ffi.NULL
-_SIZES = {socket.AF_INET: 4, socket.AF_INET6: 16}
 
 
 def _raise_nofile():
@@ -47,14 +49,6 @@ def _raise_nofile():
 
 
 _raise_nofile()
-
-
-def _mac_str(raw) -> str:
-    return ":".join(f"{b:02x}" for b in raw)
-
-
-def _tri(v):
-    return -1 if v is None else int(bool(v))
 
 
 def _timeout_ms(timeout) -> Optional[int]:
@@ -105,21 +99,6 @@ class NativeBackend(Backend):
         self._res_cap = 1024
         self._root_sock = None
         self._root_sock = self._open_sock(root) if root else self._open_here()
-        self._build = {
-            O.LinkAddBridge: self._b_bridge,
-            O.LinkAddVeth: self._b_veth,
-            O.LinkAddMacvlan: self._b_macvlan,
-            O.LinkAddIpvlan: self._b_ipvlan,
-            O.LinkAddVlan: self._b_vlan,
-            O.LinkSet: self._b_set,
-            O.LinkDel: self._b_del,
-            O.LinkDelGroup: self._b_del_group,
-            O.LinkGet: self._b_get,
-            O.AddrAdd: self._b_addr_add,
-            O.AddrDel: self._b_addr_del,
-            O.RouteAdd: self._b_route_add,
-            O.RouteDel: self._b_route_del,
-        }
 
     # ------------------------------------------------------- resources
 
@@ -332,7 +311,7 @@ class NativeBackend(Backend):
         b = self._batch
         lib.nlc_batch_reset(b)
         pending = []
-        build, nsfd = self._build, self._nsfd
+        build, nsfd = BUILDERS, self._nsfd
         for pos, (_, op, prep, echo) in enumerate(items):
             fn = build[type(op)]
             try:
@@ -381,7 +360,7 @@ class NativeBackend(Backend):
         be opened.  Used for kernel-free parity tests of the backends.
         """
         prep = prepare(op)
-        fn = self._build.get(type(op))
+        fn = BUILDERS.get(type(op))
         if fn is None:
             raise InvalidParameter(f"{type(op).__name__} is not sent as a "
                                    "netlink message")
@@ -411,111 +390,6 @@ class NativeBackend(Backend):
             check(lib.nlc_batch_echo(b))
         return ffi.buffer(buf, b.len)[:]
 
-    # ------------------------------------------------------- builders
-    # Each appends op's one message to b and returns the core's rc; names
-    # maps link references to ifindexes, nsfd(path) gives a namespace fd.
-
-    @staticmethod
-    def _idx(ref, names):
-        return ref if type(ref) is int else names[ref]
-
-    def _b_bridge(self, b, op, prep, names, nsfd):
-        name, mtu, mac, group = prep
-        return lib.nlc_link_add_bridge(
-            b, name, mtu or 0, mac or _NULL, int(op.up),
-            -1 if group is None else group)
-
-    def _b_veth(self, b, op, prep, names, nsfd):
-        name, peer, mtu, mac, group, pmtu, pmac, queues = prep
-        master = -1 if op.master is None else self._idx(op.master, names)
-        pns = op.peer_ns
-        pfd = -1 if pns is None or pns == op.ns else nsfd(pns)
-        return lib.nlc_link_add_veth(
-            b, name, master, mtu or 0, mac or _NULL, int(op.up),
-            -1 if group is None else group, peer, pfd,
-            pmtu or 0, pmac or _NULL, queues or 0)
-
-    @staticmethod
-    def _lower_nsfd(op, nsfd):
-        netns = op.netns
-        return -1 if netns is None or netns == op.ns else nsfd(netns)
-
-    def _b_macvlan(self, b, op, prep, names, nsfd):
-        name, mtu, group, mac, mode = prep
-        return lib.nlc_link_add_macvlan(
-            b, name, self._idx(op.parent, names), mode,
-            self._lower_nsfd(op, nsfd), mac or _NULL, mtu or 0,
-            -1 if group is None else group, int(op.up))
-
-    def _b_ipvlan(self, b, op, prep, names, nsfd):
-        name, mtu, group, mode = prep
-        return lib.nlc_link_add_ipvlan(
-            b, name, self._idx(op.parent, names), mode,
-            self._lower_nsfd(op, nsfd), mtu or 0,
-            -1 if group is None else group, int(op.up))
-
-    def _b_vlan(self, b, op, prep, names, nsfd):
-        name, mtu, group, vid = prep
-        return lib.nlc_link_add_vlan(
-            b, name, self._idx(op.parent, names), vid, mtu or 0,
-            -1 if group is None else group, int(op.up))
-
-    def _b_set(self, b, op, prep, names, nsfd):
-        new_name, mtu, group, mac = prep
-        if op.nomaster:
-            master = 0
-        elif op.master is not None:
-            master = self._idx(op.master, names)
-        else:
-            master = -1
-        fd = -1 if op.netns is None else nsfd(op.netns)
-        addrgen = -1 if op.ipv6_ll is None else (
-            lib.NLC_ADDRGEN_EUI64 if op.ipv6_ll else lib.NLC_ADDRGEN_NONE)
-        if type(op.link) is str and not new_name:     # base.by_name
-            index, name = 0, op.link.encode()
-        else:
-            index, name = self._idx(op.link, names), _NULL
-        return lib.nlc_link_set(
-            b, index, name, _tri(op.up), master,
-            mtu or 0, new_name or _NULL, fd,
-            -1 if group is None else group, mac or _NULL, addrgen)
-
-    def _b_del(self, b, op, prep, names, nsfd):
-        if type(op.link) is str:                       # base.by_name
-            return lib.nlc_link_del(b, 0, op.link.encode())
-        return lib.nlc_link_del(b, self._idx(op.link, names), _NULL)
-
-    def _b_del_group(self, b, op, prep, names, nsfd):
-        return lib.nlc_link_del_group(b, op.group)
-
-    def _b_get(self, b, op, prep, names, nsfd):
-        if type(op.link) is str:
-            return lib.nlc_link_get(b, 0, op.link.encode())
-        return lib.nlc_link_get(b, self._idx(op.link, names), _NULL)
-
-    def _b_addr_add(self, b, op, prep, names, nsfd):
-        family, packed, plen = prep
-        return lib.nlc_addr_add(b, self._idx(op.link, names), family, packed,
-                                plen, lib.NLC_ADDR_NODAD if op.nodad else 0)
-
-    def _b_addr_del(self, b, op, prep, names, nsfd):
-        family, packed, plen = prep
-        return lib.nlc_addr_del(b, self._idx(op.link, names), family, packed,
-                                plen)
-
-    def _b_route_add(self, b, op, prep, names, nsfd):
-        family, dst, dst_len, gw, metric, table = prep
-        oif = 0 if op.oif is None else self._idx(op.oif, names)
-        return lib.nlc_route_add(
-            b, family, dst or _NULL, dst_len, gw or _NULL, oif,
-            lib.NLC_ROUTE_ONLINK if op.onlink else 0, metric or 0, table or 0)
-
-    def _b_route_del(self, b, op, prep, names, nsfd):
-        family, dst, dst_len, gw, metric, table = prep
-        oif = 0 if op.oif is None else self._idx(op.oif, names)
-        return lib.nlc_route_del(b, family, dst or _NULL, dst_len,
-                                 gw or _NULL, oif, metric or 0, table or 0)
-
     # ----------------------------------------------------------- dumps
 
     def _dump(self, ns, ctype, fn, *args):
@@ -538,50 +412,16 @@ class NativeBackend(Backend):
                                            - before)
 
     def links(self, ns=None):
-        out, n = self._dump(ns, "nlc_link", lib.nlc_link_dump)
-        res = []
-        for i in range(n):
-            r = out[i]
-            res.append(O.Link(
-                r.index, ffi.string(r.name).decode(),
-                ffi.string(r.kind).decode(),
-                _mac_str(ffi.unpack(r.mac, r.mac_len)) if r.mac_len else "",
-                r.mtu, r.flags, r.master, r.group, r.link, r.link_netnsid))
-        return res
+        return decode.links(*self._dump(ns, "nlc_link", lib.nlc_link_dump))
 
     def link_stats(self, ns=None):
-        out, n = self._dump(ns, "nlc_link", lib.nlc_link_dump)
-        return {ffi.string(r.name).decode(): (
-            r.rx_bytes, r.rx_packets, r.rx_errors, r.rx_dropped, r.tx_bytes,
-            r.tx_packets, r.tx_errors, r.tx_dropped)
-            for r in (out[i] for i in range(n))}
+        return decode.link_stats(*self._dump(ns, "nlc_link",
+                                             lib.nlc_link_dump))
 
     def addresses(self, ns=None, family=0):
-        out, n = self._dump(ns, "nlc_addr", lib.nlc_addr_dump, family)
-        res = []
-        for i in range(n):
-            r = out[i]
-            size = _SIZES.get(r.family)
-            if size is None:
-                continue
-            ip = ipaddress.ip_address(bytes(ffi.unpack(r.local, size)))
-            res.append(O.Address(
-                r.index, ipaddress.ip_interface(f"{ip}/{r.prefixlen}"),
-                r.scope, r.flags, ffi.string(r.label).decode()))
-        return res
+        return decode.addresses(*self._dump(ns, "nlc_addr",
+                                            lib.nlc_addr_dump, family))
 
     def routes(self, ns=None, family=0):
-        out, n = self._dump(ns, "nlc_route", lib.nlc_route_dump, family)
-        res = []
-        for i in range(n):
-            r = out[i]
-            size = _SIZES.get(r.family)
-            if size is None:
-                continue
-            dst = ipaddress.ip_address(bytes(ffi.unpack(r.dst, size)))
-            gw = (ipaddress.ip_address(bytes(ffi.unpack(r.gateway, size)))
-                  if r.has_gateway else None)
-            res.append(O.Route(
-                ipaddress.ip_network(f"{dst}/{r.dst_len}"), gw, r.oif,
-                r.table, r.protocol, r.scope, r.type, r.priority, r.flags))
-        return res
+        return decode.routes(*self._dump(ns, "nlc_route", lib.nlc_route_dump,
+                                         family))

@@ -1,0 +1,151 @@
+"""The native backend's builders: one function per operation, each
+appending the operation's one message to a batch through one ``nlc_*``
+call of the C core and returning the core's rc (Python builds no bytes).
+
+Every builder is ``fn(b, op, prep, names, nsfd)``: ``prep`` is the
+operation's :func:`~libnetwork.backends.validate.prepare` tuple, ``names``
+maps link references (names, :class:`~libnetwork.backends.ops.IndexOf`) to
+ifindexes, ``nsfd(path)`` gives a namespace's descriptor.
+"""
+
+from __future__ import annotations
+
+from ..._binding import ffi, lib
+from .. import ops as O
+
+_NULL = ffi.NULL
+
+
+def _tri(v):
+    return -1 if v is None else int(bool(v))
+
+
+def idx(ref, names):
+    return ref if type(ref) is int else names[ref]
+
+
+def bridge(b, op, prep, names, nsfd):
+    name, mtu, mac, group = prep
+    return lib.nlc_link_add_bridge(
+        b, name, mtu or 0, mac or _NULL, int(op.up),
+        -1 if group is None else group)
+
+
+def veth(b, op, prep, names, nsfd):
+    name, peer, mtu, mac, group, pmtu, pmac, queues = prep
+    master = -1 if op.master is None else idx(op.master, names)
+    pns = op.peer_ns
+    pfd = -1 if pns is None or pns == op.ns else nsfd(pns)
+    return lib.nlc_link_add_veth(
+        b, name, master, mtu or 0, mac or _NULL, int(op.up),
+        -1 if group is None else group, peer, pfd,
+        pmtu or 0, pmac or _NULL, queues or 0)
+
+
+def _lower_nsfd(op, nsfd):
+    netns = op.netns
+    return -1 if netns is None or netns == op.ns else nsfd(netns)
+
+
+def macvlan(b, op, prep, names, nsfd):
+    name, mtu, group, mac, mode = prep
+    return lib.nlc_link_add_macvlan(
+        b, name, idx(op.parent, names), mode,
+        _lower_nsfd(op, nsfd), mac or _NULL, mtu or 0,
+        -1 if group is None else group, int(op.up))
+
+
+def ipvlan(b, op, prep, names, nsfd):
+    name, mtu, group, mode = prep
+    return lib.nlc_link_add_ipvlan(
+        b, name, idx(op.parent, names), mode,
+        _lower_nsfd(op, nsfd), mtu or 0,
+        -1 if group is None else group, int(op.up))
+
+
+def vlan(b, op, prep, names, nsfd):
+    name, mtu, group, vid = prep
+    return lib.nlc_link_add_vlan(
+        b, name, idx(op.parent, names), vid, mtu or 0,
+        -1 if group is None else group, int(op.up))
+
+
+def set_link(b, op, prep, names, nsfd):
+    new_name, mtu, group, mac = prep
+    if op.nomaster:
+        master = 0
+    elif op.master is not None:
+        master = idx(op.master, names)
+    else:
+        master = -1
+    fd = -1 if op.netns is None else nsfd(op.netns)
+    addrgen = -1 if op.ipv6_ll is None else (
+        lib.NLC_ADDRGEN_EUI64 if op.ipv6_ll else lib.NLC_ADDRGEN_NONE)
+    if type(op.link) is str and not new_name:     # base.by_name
+        index, name = 0, op.link.encode()
+    else:
+        index, name = idx(op.link, names), _NULL
+    return lib.nlc_link_set(
+        b, index, name, _tri(op.up), master,
+        mtu or 0, new_name or _NULL, fd,
+        -1 if group is None else group, mac or _NULL, addrgen)
+
+
+def delete(b, op, prep, names, nsfd):
+    if type(op.link) is str:                       # base.by_name
+        return lib.nlc_link_del(b, 0, op.link.encode())
+    return lib.nlc_link_del(b, idx(op.link, names), _NULL)
+
+
+def del_group(b, op, prep, names, nsfd):
+    return lib.nlc_link_del_group(b, op.group)
+
+
+def get(b, op, prep, names, nsfd):
+    if type(op.link) is str:
+        return lib.nlc_link_get(b, 0, op.link.encode())
+    return lib.nlc_link_get(b, idx(op.link, names), _NULL)
+
+
+def addr_add(b, op, prep, names, nsfd):
+    family, packed, plen = prep
+    return lib.nlc_addr_add(b, idx(op.link, names), family, packed,
+                            plen, lib.NLC_ADDR_NODAD if op.nodad else 0)
+
+
+def addr_del(b, op, prep, names, nsfd):
+    family, packed, plen = prep
+    return lib.nlc_addr_del(b, idx(op.link, names), family, packed,
+                            plen)
+
+
+def route_add(b, op, prep, names, nsfd):
+    family, dst, dst_len, gw, metric, table = prep
+    oif = 0 if op.oif is None else idx(op.oif, names)
+    return lib.nlc_route_add(
+        b, family, dst or _NULL, dst_len, gw or _NULL, oif,
+        lib.NLC_ROUTE_ONLINK if op.onlink else 0, metric or 0, table or 0)
+
+
+def route_del(b, op, prep, names, nsfd):
+    family, dst, dst_len, gw, metric, table = prep
+    oif = 0 if op.oif is None else idx(op.oif, names)
+    return lib.nlc_route_del(b, family, dst or _NULL, dst_len,
+                             gw or _NULL, oif, metric or 0, table or 0)
+
+
+BUILDERS = {
+    O.LinkAddBridge: bridge,
+    O.LinkAddVeth: veth,
+    O.LinkAddMacvlan: macvlan,
+    O.LinkAddIpvlan: ipvlan,
+    O.LinkAddVlan: vlan,
+    O.LinkSet: set_link,
+    O.LinkDel: delete,
+    O.LinkDelGroup: del_group,
+    O.LinkGet: get,
+    O.AddrAdd: addr_add,
+    O.AddrDel: addr_del,
+    O.RouteAdd: route_add,
+    O.RouteDel: route_del,
+}
