@@ -1,5 +1,6 @@
-"""The Backend contract against the real kernel, for every backend:
-addresses (IPv4 broadcast, IPv6 nodad, delete, errors) and routes (default, static, metric, table, onlink, delete).
+"""The Backend contract against the real kernel, for every backend: addresses
+(IPv4 broadcast, IPv6 nodad, delete, errors) and routes (default, static,
+metric, table, onlink, delete).
 
 Each test runs once per backend in its own fresh network namespace and
 checks what the kernel holds afterwards through the oracle of conftest.py,

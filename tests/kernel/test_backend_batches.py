@@ -1,5 +1,7 @@
-"""The Backend contract against the real kernel, for every backend:
-errors (exact errno and type, invalid batches change nothing, missing namespaces) and batch semantics (a failure does not stop the batch, one execute across namespaces, names made earlier resolve).
+"""The Backend contract against the real kernel, for every backend: errors
+(exact errno and type, invalid batches change nothing, missing namespaces)
+and batch semantics (a failure does not stop the batch, one execute across
+namespaces, names made earlier resolve).
 
 Each test runs once per backend in its own fresh network namespace and
 checks what the kernel holds afterwards through the oracle of conftest.py,

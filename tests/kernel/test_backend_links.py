@@ -1,5 +1,6 @@
-"""The Backend contract against the real kernel, for every backend:
-links: bridges, veths (peers born in other namespaces, queues), set, rename, move, delete (by name, by group), get.
+"""The Backend contract against the real kernel, for every backend: links:
+bridges, veths (peers born in other namespaces, queues), set, rename, move,
+delete (by name, by group), get.
 
 Each test runs once per backend in its own fresh network namespace and
 checks what the kernel holds afterwards through the oracle of conftest.py,

@@ -1,5 +1,6 @@
-"""The Backend contract against the real kernel, for every backend:
-namespaces (many at once, over an existing path, the caller's thread never moves, rebinding), packets between sandboxes, and both backends agreeing.
+"""The Backend contract against the real kernel, for every backend: namespaces
+(many at once, over an existing path, the caller's thread never moves,
+rebinding), packets between sandboxes, and both backends agreeing.
 
 Each test runs once per backend in its own fresh network namespace and
 checks what the kernel holds afterwards through the oracle of conftest.py,

@@ -24,6 +24,9 @@ pytest.importorskip("hypothesis")
 
 from hypothesis import settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg  # noqa: E402,F401
+from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg  # noqa: E402,F401
+from pyroute2.netlink.rtnl.rtmsg import rtmsg  # noqa: E402,F401
 
 ffi, lib = _binding.ffi, _binding.lib
 

@@ -12,23 +12,9 @@ import socket
 
 import pytest
 
-from libnetwork import _binding
-
-if not _binding.AVAILABLE:
-    pytest.skip(f"the native core is not built: {_binding.IMPORT_ERROR}",
-                allow_module_level=True)
-
-pytest.importorskip("pyroute2")
-pytest.importorskip("hypothesis")
-
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg  # noqa: E402
-from pyroute2.netlink.rtnl.rtmsg import rtmsg  # noqa: E402
-
-ffi, lib = _binding.ffi, _binding.lib
-
-from builders_util import *  # noqa: F401,F403
+from builders_util import *  # noqa: F401,F403  (skips without the core)
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 # ------------------------------------------------------------ addresses

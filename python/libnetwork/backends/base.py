@@ -1,4 +1,4 @@
-"""What every backend shares: validation, runs, name resolution.
+"""What every backend shares: runs, echoed indexes, name resolution.
 
 A batch is executed with the sequential meaning of its list (operation i
 sees the effect of 0..i-1), and as few kernel round trips as that meaning
