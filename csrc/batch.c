@@ -11,6 +11,9 @@
  * The fields are public, so whoever walks a batch trusts none of them:
  * __nlc_batch_check() proves that count messages fill exactly [0, len).
  */
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+
 #include "internal.h"
 
 NLC_EXPORT void
@@ -43,6 +46,36 @@ nlc_batch_echo(struct nlc_batch *b)
         return -EINVAL;
     nlh = (struct nlmsghdr *)(b->buf + b->last);
     nlh->nlmsg_flags |= NLM_F_ECHO;
+    return 0;
+}
+
+NLC_EXPORT int
+nlc_batch_alias(struct nlc_batch *b, const char *alias)
+{
+    struct nlmsghdr *nlh;
+    struct nlattr *nla;
+    size_t n, room;
+
+    if (!b || !b->buf || !b->count || !alias || b->last % NLMSG_ALIGNTO ||
+        b->last >= b->len || b->len - b->last < NLMSG_HDRLEN)
+        return -EINVAL;
+    n = strnlen(alias, NLC_ALIAS_MAX);
+    if (n == 0 || n >= NLC_ALIAS_MAX)
+        return -EINVAL;
+    nlh = (struct nlmsghdr *)(b->buf + b->last);
+    if ((nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_SETLINK) ||
+        b->last + NLC_ALIGN((size_t)nlh->nlmsg_len) != b->len)
+        return -EINVAL;
+    room = NLA_HDRLEN + NLA_ALIGN(n + 1);
+    if (b->cap - b->len < room)
+        return -EMSGSIZE;
+    nla = (struct nlattr *)(b->buf + b->len);
+    nla->nla_len = (uint16_t)(NLA_HDRLEN + n + 1);
+    nla->nla_type = IFLA_IFALIAS;
+    memcpy((uint8_t *)nla + NLA_HDRLEN, alias, n);
+    memset((uint8_t *)nla + NLA_HDRLEN + n, 0, room - NLA_HDRLEN - n);
+    nlh->nlmsg_len += (uint32_t)room;
+    b->len += room;
     return 0;
 }
 

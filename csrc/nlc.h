@@ -94,6 +94,19 @@ void nlc_batch_reset(struct nlc_batch *b);
  */
 int nlc_batch_echo(struct nlc_batch *b) NLC_WUR;
 
+#define NLC_ALIAS_MAX 128    /* the longest alias kept (IFALIASZ is 256) */
+
+/*
+ * nlc_batch_alias - gives the link of the last message of the batch (an
+ * RTM_NEWLINK or RTM_SETLINK) the alias `alias` (IFLA_IFALIAS, as
+ * `ip link set LINK alias ALIAS`): 1 to NLC_ALIAS_MAX - 1 bytes, no NUL.
+ * The kernel applies it only to an existing link (RTM_SETLINK, or
+ * RTM_NEWLINK without NLM_F_CREATE); a creation ignores it.
+ * Returns 0, -EINVAL (empty batch, another message type, a bad alias) or
+ * -EMSGSIZE (no room: the batch is unchanged).
+ */
+int nlc_batch_alias(struct nlc_batch *b, const char *alias) NLC_WUR;
+
 /*
  * Request builders.  Each appends exactly one message carrying
  * NLM_F_REQUEST | NLM_F_ACK (sequence number and port 0: nlc_sock_exec()
@@ -300,6 +313,7 @@ struct nlc_link {
     uint8_t mac[32];
     char name[16];
     char kind[16];          /* IFLA_INFO_KIND, "" when none               */
+    char alias[NLC_ALIAS_MAX]; /* IFLA_IFALIAS ("" when none or longer)   */
     /* IFLA_STATS64 (zero when absent), in rtnl_link_stats64 order */
     uint64_t rx_packets, tx_packets, rx_bytes, tx_bytes;
     uint64_t rx_errors, tx_errors, rx_dropped, tx_dropped;

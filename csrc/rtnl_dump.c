@@ -53,6 +53,9 @@ __nlc_parse_link(const struct nlmsghdr *nlh, struct nlc_link *out)
         out->link_netnsid = (int32_t)__nlc_attr_u32(tb[IFLA_LINK_NETNSID]);
     if (tb[IFLA_GROUP])
         out->group = __nlc_attr_u32(tb[IFLA_GROUP]);
+    if (tb[IFLA_IFALIAS] &&
+        __nlc_attr_len(tb[IFLA_IFALIAS]) < sizeof(out->alias))
+        __nlc_attr_strcpy(out->alias, sizeof(out->alias), tb[IFLA_IFALIAS]);
     if (tb[IFLA_ADDRESS]) {
         size_t n = __nlc_attr_len(tb[IFLA_ADDRESS]);
 

@@ -27,6 +27,7 @@ test_batch(void)
     nlc_batch_init(NULL, NULL, 0);
     nlc_batch_reset(NULL);
     CHECK_EQ(nlc_batch_echo(NULL), EINV);
+    CHECK_EQ(nlc_batch_alias(NULL, "a"), EINV);
     CHECK_EQ(nlc_link_add_bridge(NULL, "br0", 0, mac, 1, -1), EINV);
     CHECK_EQ(nlc_link_add_veth(NULL, "v0", -1, 0, NULL, 0, -1, "v1", -1, 0,
                                NULL, 0), EINV);

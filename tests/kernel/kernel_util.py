@@ -134,7 +134,8 @@ class Oracle:
             master=m.get_attr("IFLA_MASTER") or 0,
             group=m.get_attr("IFLA_GROUP") or 0,
             link=m.get_attr("IFLA_LINK") or 0,
-            link_netnsid=-1 if nsid is None else nsid)
+            link_netnsid=-1 if nsid is None else nsid,
+            alias=m.get_attr("IFLA_IFALIAS") or "")
 
     def links(self) -> dict:
         """name -> :class:`ops.Link`, as the backends must report it."""

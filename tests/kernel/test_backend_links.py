@@ -322,3 +322,20 @@ def test_link_get_sees_a_link_made_earlier_in_the_batch(backend, oracle):
     res = ok(backend, [O.LinkAddBridge("br0"), O.LinkGet("br0")])
     assert res[1].value == oracle().link("br0").index
     assert res[0].value is None
+
+
+def test_link_alias(backend, oracle):
+    """``ip link set LINK alias A``: the kernel keeps it, a dump reports it
+    (an alias longer than the core keeps reads as ""); bad aliases are
+    refused before anything is sent."""
+    ok(backend, [O.LinkAddBridge("br0"),
+                 O.LinkSet("br0", alias="libnetwork 0123abcd", up=True)])
+    assert oracle().link("br0").alias == "libnetwork 0123abcd"
+    assert oracle().link("br0").flags & IFF_UP
+    mine = {link.name: link for link in backend.links()}
+    assert mine["br0"].alias == "libnetwork 0123abcd"
+    assert mine["lo"].alias == ""
+    for bad in ("", "a" * 128, "nul\0"):
+        with pytest.raises(InvalidParameter, match="alias"):
+            backend.execute([O.LinkSet("br0", alias=bad)])
+    assert oracle().link("br0").alias == "libnetwork 0123abcd"

@@ -10,6 +10,7 @@ Nothing here opens a socket: no root, no kernel.
 from __future__ import annotations
 
 import errno
+import socket
 import struct
 
 import pytest
@@ -312,6 +313,34 @@ def test_echo_marks_the_last_message_only():
     after = b.bytes()
     diff = [i for i in range(len(after)) if after[i] != before[i]]
     assert len(after) == len(before) and len(diff) == 1
+
+
+def test_alias_appended_to_the_last_link_message():
+    """nlc_batch_alias: IFLA_IFALIAS on the last RTM_SETLINK, framed and
+    padded by the TLV walker's rules; refused on other messages, for a bad
+    alias, and without room (the batch unchanged)."""
+    b = Batch()
+    assert lib.nlc_batch_alias(b.b, b"x") == -errno.EINVAL   # empty
+    assert lib.nlc_link_set(b.b, 0, b"br0", 1, -1, 0, ffi.NULL, -1, -1,
+                            ffi.NULL, -1) == 0
+    assert lib.nlc_batch_alias(b.b, b"libnetwork 0123abcd") == 0
+    (msg,) = b.messages()
+    tlvs(msg[16 + IFINFOMSG:])
+    m = decode(ifinfmsg, msg, IFINFOMSG)
+    assert m["header"]["type"] == RTM_SETLINK
+    assert m.get_attr("IFLA_IFALIAS") == "libnetwork 0123abcd"
+    assert m.get_attr("IFLA_IFNAME") == "br0"
+    for bad in (b"", b"a" * 128):
+        assert lib.nlc_batch_alias(b.b, bad) == -errno.EINVAL
+    assert lib.nlc_addr_add(b.b, 3, socket.AF_INET, bytes(4), 24, 0) == 1
+    assert lib.nlc_batch_alias(b.b, b"x") == -errno.EINVAL   # not a link
+    small = Batch(cap=16 + IFINFOMSG + 8 + 4, slack=64)
+    assert lib.nlc_link_set(small.b, 0, b"br0", 1, -1, 0, ffi.NULL, -1, -1,
+                            ffi.NULL, -1) == 0
+    before = small.bytes()
+    assert lib.nlc_batch_alias(small.b, b"a long alias") == -errno.EMSGSIZE
+    assert small.bytes() == before
+    assert set(small.after_cap()) == {Batch.GUARD}
 
 
 def test_result_record():

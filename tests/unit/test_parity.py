@@ -78,6 +78,8 @@ CASES = [
     # link set: by name, by index, by reference, every field
     O.LinkSet("veth0", up=True),
     O.LinkSet("veth0", up=False),
+    O.LinkSet("veth0", ipv6_ll=False, alias="libnetwork 0123456789abcdef"),
+    O.LinkSet(11, up=True, alias="a"),
     O.LinkSet(11, up=True),
     O.LinkSet(PEER, up=True, ns=NS),
     O.LinkSet("veth0", name="h0"),                    # rename: by index

@@ -179,7 +179,12 @@ class LinkAddVlan:
 @dataclass(frozen=True, slots=True)
 class LinkSet:
     """``ip link set LINK [up|down] [master M|nomaster] [mtu M] [name N]
-    [netns NS] [group G] [address MAC] [addrgenmode {eui64|none}]``
+    [netns NS] [group G] [address MAC] [addrgenmode {eui64|none}]
+    [alias ALIAS]``
+
+    ``alias`` (``IFLA_IFALIAS``, 1 to 127 bytes) is how the controller
+    marks the links it makes as its own: the kernel keeps it with the link
+    (a creation request cannot set it).
 
     ``ipv6_ll=False`` (addrgenmode none), set before the link comes up (in
     an earlier ``LinkSet``: the kernel applies the mode after the flags of
@@ -198,6 +203,7 @@ class LinkSet:
     group: Optional[int] = None
     mac: Optional[str] = None
     ipv6_ll: Optional[bool] = None
+    alias: Optional[str] = None
     ns: NS = None
 
 
@@ -330,6 +336,7 @@ class Link(NamedTuple):
     group: int
     link: int          # IFLA_LINK: a veth's peer ifindex (0: none)
     link_netnsid: int  # -1: the peer is in this namespace
+    alias: str = ""    # IFLA_IFALIAS ("" when none)
 
     @property
     def up(self) -> bool:

@@ -11,6 +11,8 @@ import re
 import socket
 
 from ..errors import InvalidParameter
+
+ALIAS_MAX = 128    # NLC_ALIAS_MAX: the longest alias kept, with its NUL
 from .ops import (
     IFNAMSIZ, IPVLAN_MODES, MACVLAN_MODES, MAX_QUEUES, PRODUCERS, AddrAdd,
     AddrDel, IndexOf, LinkAddBridge, LinkAddIpvlan, LinkAddMacvlan,
@@ -199,6 +201,11 @@ def _prep_set(op):
         raise _bad(op, "ipv6_ll", op.ipv6_ll, "set it in a LinkSet before "
                    "the one that brings the link up (the kernel applies the "
                    "mode after the flags of one request)")
+    if op.alias is not None and (
+            not isinstance(op.alias, str) or "\0" in op.alias
+            or not 0 < len(op.alias.encode()) < ALIAS_MAX):
+        raise _bad(op, "alias", op.alias, f"an alias is 1 to {ALIAS_MAX - 1} "
+                   "bytes without NUL")
     return (None if op.name is None else check_ifname(op, "name", op.name),
             check_u32(op, "mtu", op.mtu, 68, 65535),
             check_u32(op, "group", op.group),

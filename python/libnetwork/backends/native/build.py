@@ -85,10 +85,16 @@ def set_link(b, op, prep, names, nsfd):
         index, name = 0, op.link.encode()
     else:
         index, name = idx(op.link, names), _NULL
-    return lib.nlc_link_set(
+    rc = lib.nlc_link_set(
         b, index, name, _tri(op.up), master,
         mtu or 0, new_name or _NULL, fd,
         -1 if group is None else group, mac or _NULL, addrgen)
+    if rc >= 0 and op.alias is not None:
+        err = lib.nlc_batch_alias(b, op.alias.encode())
+        if err < 0:       # no room: take the message back, as a builder
+            b.len, b.count = b.last, b.count - 1
+            return err
+    return rc
 
 
 def delete(b, op, prep, names, nsfd):

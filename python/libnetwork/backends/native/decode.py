@@ -25,7 +25,8 @@ def links(out, n) -> list:
             r.index, ffi.string(r.name).decode(),
             ffi.string(r.kind).decode(),
             _mac_str(ffi.unpack(r.mac, r.mac_len)) if r.mac_len else "",
-            r.mtu, r.flags, r.master, r.group, r.link, r.link_netnsid))
+            r.mtu, r.flags, r.master, r.group, r.link, r.link_netnsid,
+            ffi.string(r.alias).decode(errors="replace")))
     return res
 
 

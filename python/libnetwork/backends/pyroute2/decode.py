@@ -20,6 +20,7 @@ from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
 from .. import ops as O
+from ..validate import ALIAS_MAX
 
 __all__ = ["link", "link_stats", "address", "route", "created"]
 
@@ -73,7 +74,16 @@ def link(buf, off) -> O.Link:
         group=m.get_attr("IFLA_GROUP") or 0,
         link=m.get_attr("IFLA_LINK") or 0,
         link_netnsid=-1 if nsid is None else nsid,
+        alias=_alias(m.get_attr("IFLA_IFALIAS")),
     )
+
+
+def _alias(alias) -> str:
+    """The alias as the native core reports it: "" when longer than it
+    keeps (:data:`~..validate.ALIAS_MAX`)."""
+    if not alias or len(alias.encode()) >= ALIAS_MAX:
+        return ""
+    return alias
 
 
 def link_stats(buf, off) -> tuple:

@@ -226,6 +226,8 @@ def link_set(op, prep, names, nsfd):
         mode = ADDRGEN_EUI64 if op.ipv6_ll else ADDRGEN_NONE
         attrs.append(("IFLA_AF_SPEC", {"attrs": [("AF_INET6", {
             "attrs": [("IFLA_INET6_ADDR_GEN_MODE", mode)]})]}))
+    if op.alias is not None:
+        attrs.append(("IFLA_IFALIAS", op.alias))
     return _msg(ifinfmsg, RTM_SETLINK, _REQ, _ifi(index, op.up), attrs)
 
 
