@@ -34,7 +34,7 @@ import threading
 import time
 from typing import Optional
 
-from . import allocation, join, osl, reconcile, teardown
+from . import allocation, join, marks, osl, reconcile, teardown
 from .backends import select as select_backend
 from .config import Config
 from .drivers import HostView, builtin_drivers
@@ -44,7 +44,6 @@ from .errors import (
     Conflict, EndpointNameExists, Forbidden, InvalidName, InvalidParameter,
     NetworkNameExists, NoSuchNetwork, NoSuchSandbox, UnknownDriver)
 from .ipam import Allocator
-from .marks import network_group
 from .network import Network, NetworkSpec, spec_from_kwargs as nw_kwargs
 from .plan import Change
 from .sandbox import Sandbox
@@ -104,7 +103,10 @@ class Controller:
         self.backend = select_backend(config.backend,
                                       root=config.root_namespace)
         try:
-            self.store = open_store(config.data_dir)
+            self.store = open_store(config.data_dir, self.netns_dir)
+            #: this controller's name on the host (see marks.py)
+            self.identity = marks.identity(self.store)
+            self.mark = marks.link_alias(self.identity)
             backend = self.backend
             self.ipam = Allocator(
                 store=self.store,
@@ -154,7 +156,8 @@ class Controller:
                          driver.scope, time.time())
             if driver.needs_ipam:
                 allocation.allocate_network(self.ipam, ch, nw)
-            nw.driver_state["group"] = network_group(self._networks.values())
+            nw.driver_state["group"] = marks.network_group(self.store)
+            nw.driver_state["mark"] = self.mark
             driver.configure_network(nw, list(self._networks.values()),
                                      HostView(lambda: self.backend.links()))
             ch.apply(driver.create_network(nw))

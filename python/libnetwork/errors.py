@@ -29,7 +29,7 @@ __all__ = [
     "NoSuchNetwork", "NoSuchEndpoint", "NoSuchSandbox", "NetworkNameExists",
     "EndpointNameExists", "ActiveEndpoints", "ActiveContainer",
     "AlreadyJoined", "NotJoined", "SandboxExists", "BridgeFull",
-    "ParentInUse", "TeardownIncomplete",
+    "ParentInUse", "TeardownIncomplete", "StoreUnusable",
 ]
 
 
@@ -181,6 +181,24 @@ class BridgeFull(Conflict):
 class ParentInUse(Conflict):
     """The parent interface already carries a network of that driver (one
     macvlan or ipvlan network per parent, as libnetwork)."""
+
+
+class StoreUnusable(LibnetworkError):
+    """The store cannot be trusted (missing while the exec root holds this
+    package's objects, empty, truncated, corrupt, of another schema,
+    unreadable): start-up stops before anything in the kernel is touched.
+    ``path`` names the file; the message says how to recover
+    (:func:`libnetwork.recover`)."""
+
+    def __init__(self, path: str, why: str, hint: str = ""):
+        self.path = path
+        self.why = why
+        hint = hint or ("see libnetwork.recover(data_dir=...) to move it "
+                        "aside and start empty")
+        super().__init__(f"store {path}: {why}; {hint}")
+
+    def __reduce__(self):
+        return (type(self), (self.path, self.why))
 
 
 class TeardownIncomplete(LibnetworkError):

@@ -1,31 +1,95 @@
-"""The marks that prove a kernel object is this package's: link groups.
+"""The marks that prove a kernel object is this controller's: the store's
+identity, and how every object carries it.
 
-Every link a network creates carries the network's link group; teardown
-moves links to a short-lived group of its own to delete them in one kernel
-call.  Reconcile treats a link in either range without a record explaining
-it as an orphan of ours.
+* Every store has an identity (128 random bits, kept in the store); it is
+  the controller's name on the host.
+* A link the controller creates in the root namespace (a bridge, a veth's
+  host end, a VLAN sub-interface) gets the alias ``libnetwork <identity>``
+  (``IFLA_IFALIAS``; the kernel keeps it with the link).  It also carries
+  its network's link group, allocated from the store (unique per store),
+  which the kernel's bulk deletion uses.
+* A namespace the controller creates is bound at a path whose name starts
+  with the identity's first 8 hex digits: ``<exec root>/netns/<id8>-<id12>``.
+
+Reconcile removes an orphan only when it carries this store's mark (or the
+store says it created it); objects of other controllers, of other tools and
+of the user are never touched.
 """
 
 from __future__ import annotations
 
-from .errors import Conflict
-from .plan import GROUP_TEMP
+import os
+import re
+import secrets
 
-__all__ = ["GROUP_BASE", "GROUP_TEMP", "GROUP_MASK", "is_ours",
-           "network_group"]
+from .errors import Conflict
+
+__all__ = ["identity", "link_alias", "is_mine", "netns_name",
+           "is_my_netns", "any_netns", "network_group", "temp_group",
+           "GROUP_BASE"]
 
 GROUP_BASE = 0x4C4E0000      # "LN": link groups of networks
-GROUP_MASK = 0xFFFE0000      # both "LN" and "LO" (GROUP_TEMP)
+_GROUP_MASK = 0xFFFF0000
+_ALIAS = "libnetwork "
+_NETNS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{12}")
 
 
-def is_ours(group: int) -> bool:
-    return group & GROUP_MASK == GROUP_BASE & GROUP_MASK
+def identity(store) -> str:
+    """The store's identity, made (in the store) on first use."""
+    with store.transaction():
+        rec = store.get("meta", "identity")
+        if rec is None:
+            rec = {"id": secrets.token_hex(16)}
+            store.put("meta", "identity", rec)
+    return rec["id"]
 
 
-def network_group(networks) -> int:
-    """A link group no network in ``networks`` uses."""
-    used = {nw.driver_state.get("group") for nw in networks}
+def link_alias(ident: str) -> str:
+    """The alias of every root-namespace link the controller creates."""
+    return _ALIAS + ident
+
+
+def is_mine(link, ident: str) -> bool:
+    """Does ``link`` (an :class:`~.backends.ops.Link`) carry our mark?"""
+    return link.alias == _ALIAS + ident
+
+
+def netns_name(ident: str, sandbox_id: str) -> str:
+    """The file name a sandbox's namespace is bound at."""
+    return f"{ident[:8]}-{sandbox_id[:12]}"
+
+
+def is_my_netns(name: str, ident: str) -> bool:
+    return _NETNS.fullmatch(name) is not None and name.startswith(ident[:8])
+
+
+def any_netns(directory: str) -> list:
+    """The namespace files in ``directory`` that a libnetwork controller
+    (any) made: their names are marks."""
+    try:
+        return sorted(f for f in os.listdir(directory)
+                      if _NETNS.fullmatch(f))
+    except FileNotFoundError:
+        return []
+
+
+def network_group(store) -> int:
+    """A link group for a new network: the lowest that no network record
+    of the store uses (read inside the caller's store transaction, so two
+    processes on one store never pick the same)."""
+    used = {rec.get("driver_state", {}).get("group")
+            for _, rec in store.list("network")}
     for k in range(1, 0x10000):
         if GROUP_BASE | k not in used:
             return GROUP_BASE | k
     raise Conflict("no free link group for another network")
+
+
+def temp_group() -> int:
+    """A short-lived link group for one bulk deletion: random, so that two
+    processes deleting at the same moment never share one, and never a
+    network's group or one a person would pick (below 2^16)."""
+    while True:
+        g = secrets.randbits(32)
+        if g >= 0x10000 and g & _GROUP_MASK != GROUP_BASE:
+            return g

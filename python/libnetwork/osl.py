@@ -14,6 +14,7 @@ import secrets
 import shutil
 import time
 
+from . import marks
 from . import sandbox_files as files
 from .backends import ops as O
 from .errors import InvalidName, SandboxExists
@@ -51,7 +52,8 @@ def plan_sandboxes(c, cids, spec):
         if spec.use_default_sandbox:
             key = root_key
         else:
-            key = os.path.join(c.netns_dir, sid[:12])
+            key = os.path.join(c.netns_dir, marks.netns_name(c.identity,
+                                                              sid))
             plan += [Step(O.NetnsCreate(key), O.NetnsDelete(key),
                           Phase.NAMESPACE),
                      Step(O.LinkSet("lo", up=True, ns=key),

@@ -11,16 +11,14 @@ step fails, reverses the applied ones.  It sends every operation as given.
 from __future__ import annotations
 
 import errno
-import os
 from enum import IntEnum
 from typing import Callable, NamedTuple, Optional
 
 from .backends import ops as O
+from .marks import temp_group
 
 __all__ = ["Phase", "Step", "Plan", "Change", "execute", "undo",
-           "bulk_delete", "group_sandbox_steps", "GROUP_TEMP"]
-
-GROUP_TEMP = 0x4C4F0000      # "LO": short-lived link groups for bulk deletion
+           "bulk_delete", "group_sandbox_steps"]
 
 
 class Phase(IntEnum):
@@ -139,18 +137,15 @@ def undo(backend, undos) -> None:
     backend.execute(batch + rest + nsdel)
 
 
-_temp = [0]
-
-
 def bulk_delete(links, ns=None) -> list:
     """Operations deleting ``links`` (names in ``ns``) with one RCU grace
-    period, not one each: every link joins a temporary link group, and the
-    group is deleted in one kernel call.  A link that cannot join the
-    group (gone already: ENODEV) is simply not deleted by it."""
+    period, not one each: every link joins a short-lived link group of its
+    own (:func:`~libnetwork.marks.temp_group`), and the group is deleted in
+    one kernel call.  A link that cannot join the group (gone already:
+    ENODEV) is simply not deleted by it."""
     if len(links) == 1:
         return [O.LinkDel(links[0], ns=ns)]
-    _temp[0] = (_temp[0] + 1) & 0xFF
-    group = GROUP_TEMP | (os.getpid() & 0xFF) << 8 | _temp[0]
+    group = temp_group()
     return ([O.LinkSet(link, group=group, ns=ns) for link in links]
             + [O.LinkDelGroup(group, ns=ns)])
 

@@ -1,8 +1,10 @@
 """After a restart: the objects restored from the store, and the store and
 the kernel made to agree.
 
-Kernel objects we own without a record go (namespaces in our directory,
-links carrying our link groups); records whose kernel objects vanished are
+Kernel objects that carry this store's mark (:mod:`~libnetwork.marks`)
+and that no record explains go (namespaces bound under a name of ours,
+links with our alias); objects of other controllers, tools and users are
+never touched, whatever the directories.  Records whose kernel objects vanished are
 cleaned (a sandbox whose namespace is gone is forgotten, an endpoint whose
 interface is gone is no longer joined); a network whose kernel objects
 vanished gets them back from its driver.  Addresses held by endpoint
@@ -17,7 +19,7 @@ from . import osl, plan
 from .backends import ops as O
 from .endpoint import Endpoint
 from .join import record_leave
-from .marks import is_ours
+from . import marks
 from .network import Network
 from .sandbox import Sandbox
 
@@ -56,7 +58,8 @@ def reconcile(c) -> None:
     keys = {sb.key() for sb in c._sandboxes.values()}
     batch = [O.NetnsDelete(os.path.join(c.netns_dir, f))
              for f in sorted(os.listdir(c.netns_dir))
-             if os.path.join(c.netns_dir, f) not in keys]
+             if marks.is_my_netns(f, c.identity)
+             and os.path.join(c.netns_dir, f) not in keys]
     for sb in list(c._sandboxes.values()):
         if sb.spec.use_default_sandbox or sb.key() in mounts:
             continue
@@ -81,7 +84,8 @@ def reconcile(c) -> None:
     # a link of ours is explained by its name alone: one that a failed
     # teardown left in a deletion group is still an endpoint's
     stale = [link.name for link in links.values()
-             if is_ours(link.group) and link.name not in explained]
+             if marks.is_mine(link, c.identity)
+             and link.name not in explained]
     if stale:
         batch = plan.bulk_delete(stale) + batch
     if batch:

@@ -155,7 +155,8 @@ def normalized_store(c) -> dict:
             names[ep.id()] = f"<ep:{nw.name()}/{ep.name()}>"
     for sb in c.sandboxes():
         names[sb.id()] = f"<sb:{sb.container_id()}>"
-    subs = [(c.config.exec_root, "<exec>")]
+    subs = [(c.config.exec_root, "<exec>"), (c.identity, "<identity>"),
+            (c.identity[:8], "<identity8>")]
     if c.config.data_dir:
         subs.append((str(c.config.data_dir), "<data>"))
     for i, n in names.items():

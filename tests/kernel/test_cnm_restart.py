@@ -121,16 +121,19 @@ def test_restart_restores_everything(make_ctl, netns, backend):
 
 
 def test_restart_in_memory_store_forgets(make_ctl, netns, backend):
-    """data_dir=None: nothing persists, and a restart on the same exec
-    root cleans the namespaces it no longer knows."""
+    """data_dir=None: nothing persists, not even the store's identity, so
+    a restart on the same exec root cannot prove the namespaces and links
+    it finds are its own, and leaves them alone."""
     c = make_ctl(data_dir=None)
     nw = c.new_network("bridge", "n")
     sb = c.new_sandbox("c")
     nw.create_endpoint("e").join(sb)
+    left = sorted(os.listdir(c.netns_dir)), sorted(ns_links(netns))
     c.stop()
     c2 = make_ctl(data_dir=None)
     assert c2.networks() == [] and c2.sandboxes() == []
-    assert os.listdir(c2.netns_dir) == []
+    assert c2.identity != c.identity
+    assert (sorted(os.listdir(c2.netns_dir)), sorted(ns_links(netns))) == left
 
 
 def test_reconcile_sandbox_namespace_vanished(make_ctl, netns):
@@ -165,40 +168,55 @@ def test_reconcile_sandbox_namespace_vanished(make_ctl, netns):
         ns_addrs(sb2.key())
 
 
-def test_reconcile_removes_stale_veth_in_link_group(make_ctl, netns):
+def test_reconcile_removes_only_links_with_its_mark(make_ctl, netns):
+    """A veth with this store's alias and no record goes; one that only
+    shares a network's link group, one with another store's alias and one
+    of nobody's stay (not provably ours)."""
     c = make_ctl()
     nw = c.new_network("bridge", "n")
     ep = nw.create_endpoint("e")
     sb = c.new_sandbox("c")
     ep.join(sb)
     group = nw.driver_state["group"]
-    r = nsexec(netns, "ip", "link", "add", "vstale", "group", str(group),
-               "type", "veth", "peer", "name", "vstalep")
-    assert r.returncode == 0, r.stderr
-    # a veth in another group is not ours
-    r = nsexec(netns, "ip", "link", "add", "vmine", "type", "veth",
-               "peer", "name", "vminep")
-    assert r.returncode == 0, r.stderr
-    assert ns_links(netns)["vstale"].group == group
+    assert ns_links(netns)[ep.host_ifname].alias == c.mark
+    assert ns_links(netns)[nw.driver_state["bridge"]].alias == c.mark
+    made = {"vstale": ("alias", c.mark),
+            "vgroup": ("group", str(group)),
+            "vother": ("alias", "libnetwork " + "f" * 32),
+            "vmine": None}
+    for name, how in made.items():
+        r = nsexec(netns, "ip", "link", "add", name, *(how or ()), "type",
+                   "veth", "peer", "name", name + "p")
+        assert r.returncode == 0, r.stderr
+        if how and how[0] == "alias":    # the kernel ignores it on create
+            r = nsexec(netns, "ip", "link", "set", name, "alias", how[1])
+            assert r.returncode == 0, r.stderr
     c.stop()
     c2 = make_ctl()
     links = ns_links(netns)
     assert "vstale" not in links and "vstalep" not in links
-    assert "vmine" in links and "vminep" in links
+    for name in ("vgroup", "vother", "vmine"):
+        assert name in links and name + "p" in links
     assert nw.driver_state["bridge"] in links
     assert ep.host_ifname in links
     assert c2.sandbox_by_container("c").endpoints()[0].id() == ep.id()
 
 
-def test_reconcile_removes_unknown_namespace(make_ctl, netns):
+def test_reconcile_removes_only_namespaces_with_its_mark(make_ctl, netns):
+    """An unrecorded namespace named with this store's mark goes; one made
+    by a person (``ip netns add``-style name) or by another store stays."""
     c = make_ctl()
     sb = c.new_sandbox("c")
     c.stop()
-    orphan = make_netns(os.path.join(c.netns_dir, "orphan"))
-    assert is_netns(orphan)
+    mine = make_netns(os.path.join(c.netns_dir, f"{c.identity[:8]}-"
+                                                "0123456789ab"))
+    person = make_netns(os.path.join(c.netns_dir, "orphan"))
+    other = make_netns(os.path.join(c.netns_dir, "ffffffff-0123456789ab"))
     c2 = make_ctl()
-    assert not os.path.exists(orphan)
-    assert sorted(os.listdir(c2.netns_dir)) == [os.path.basename(sb.key())]
+    assert not os.path.exists(mine)
+    assert is_netns(person) and is_netns(other)
+    assert sorted(os.listdir(c2.netns_dir)) == sorted(
+        [os.path.basename(sb.key()), "orphan", "ffffffff-0123456789ab"])
     assert is_netns(sb.key())
     assert [s.id() for s in c2.sandboxes()] == [sb.id()]
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, invariant,
                                  precondition, rule)
 
-from libnetwork.errors import InvalidParameter, LibnetworkError
+from libnetwork.errors import StoreUnusable, InvalidParameter, LibnetworkError
 from libnetwork.store import MemoryStore, open_store
 from libnetwork.store.sqlite import SCHEMA_VERSION, SQLiteStore
 
@@ -219,8 +219,57 @@ def test_sqlite_newer_schema_refused(tmp_path):
 def test_sqlite_not_a_database(tmp_path):
     path = tmp_path / "local.db"
     path.write_bytes(b"this is not a database file" * 100)
-    with pytest.raises(LibnetworkError, match="cannot open"):
+    with pytest.raises(StoreUnusable, match="cannot be read") as ei:
         SQLiteStore(str(path))
+    assert ei.value.path == str(path) and "recover" in str(ei.value)
+
+
+def _written_store(path, n=200):
+    s = SQLiteStore(str(path))
+    with s.transaction():
+        for i in range(n):
+            s.put("endpoint", f"e{i:04d}", {"name": f"e{i}", "pad": "x" * 200})
+    s.close()              # the last connection: the WAL is merged back
+    return path
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "scribbled",
+                                    "foreign", "missing"])
+def test_sqlite_untrustworthy_file_refused(tmp_path, damage):
+    """Never started over: each damaged file is refused, named, and left
+    exactly as it was."""
+    path = tmp_path / "local.db"
+    if damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "foreign":
+        conn = sqlite3.connect(str(path))
+        conn.execute("CREATE TABLE t (x)")
+        conn.commit()
+        conn.close()
+    elif damage != "missing":
+        _written_store(path)
+        data = bytearray(path.read_bytes())
+        if damage == "truncated":
+            data = data[:len(data) // 2 + 100]
+        else:
+            for off in range(4096, len(data), 997):
+                data[off:off + 64] = os.urandom(64)
+        path.write_bytes(bytes(data))
+    before = path.read_bytes() if path.exists() else None
+    with pytest.raises(StoreUnusable) as ei:
+        SQLiteStore(str(path), create=False)
+    assert ei.value.path == str(path)
+    assert (path.read_bytes() if path.exists() else None) == before
+
+
+def test_sqlite_created_flag(tmp_path):
+    s = SQLiteStore(str(tmp_path / "new" / "local.db"))
+    assert s.created
+    s.close()
+    assert oct(os.stat(tmp_path / "new").st_mode & 0o777) == "0o700"
+    s = SQLiteStore(str(tmp_path / "new" / "local.db"))
+    assert not s.created
+    s.close()
 
 
 @pytest.mark.parametrize("raw", ["{not json", "[1, 2]", '"s"'])

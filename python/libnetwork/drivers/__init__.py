@@ -74,8 +74,12 @@ class Driver(abc.ABC):
     def configure_network(self, nw, others: list, host: HostView) -> None:
         """Check ``nw``'s options (``nw.spec.generic`` over the driver's
         own) and fill ``nw.driver_state``; IPAM results (``nw.ipam_v4``,
-        ``nw.ipam_v6``) and the network's link group
-        (``nw.driver_state["group"]``) are already in ``nw``.  ``others``
+        ``nw.ipam_v6``), the network's link group
+        (``nw.driver_state["group"]``) and the controller's mark
+        (``nw.driver_state["mark"]``) are already in ``nw``.  Every link
+        the driver creates in the root namespace carries that group (at
+        creation) and that mark (``LinkSet(alias=...)``, in a later step
+        of the same plan): they prove the link is the controller's.  ``others``
         are the existing networks, for rules that span networks; ``host``
         what the root namespace holds (a parent interface ...).  Raise a
         typed error (InvalidParameter, Conflict ...) for what cannot be;

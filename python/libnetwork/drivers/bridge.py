@@ -3,6 +3,7 @@
 Kernel shape (``ip`` equivalents):
 
     network:  ip link add br-<id12> [mtu M] group G up type bridge
+              ip link set br-<id12> alias "libnetwork <store>"
               ip addr add <gateway>/<plen> dev br-<id12>   (and IPv6, nodad)
     join:     ip link add veth<id11> master br-<id12> group G
                   numtxqueues 1 numrxqueues 1
@@ -12,7 +13,8 @@ Kernel shape (``ip`` equivalents):
               ip -n <sandbox> link set ethN up
               ip -n <sandbox> addr add <ip>/<plen> dev ethN  (and IPv6, nodad)
               ip -n <sandbox> route add default via <gateway> dev ethN
-              ip link set veth<id11> addrgenmode none            (IPv4-only)
+              ip link set veth<id11> alias "libnetwork <store>" \
+                  [addrgenmode none]
               ip link set veth<id11> up
 
 The sandbox's steps name ``ethN`` by the index the kernel echoed for the
@@ -135,6 +137,8 @@ class BridgeDriver(Driver):
         plan = [Step(O.LinkAddBridge(br, mtu=st["mtu"], up=True,
                                      group=st["group"]), O.LinkDel(br),
                      Phase.ROOT_CREATE, explain)]
+        if st.get("mark"):
+            plan.append(Step(O.LinkSet(br, alias=st["mark"])))
         for info in nw.ipam_v4:
             if info.gateway is not None:
                 plan.append(Step(O.AddrAdd(br, info.gateway)))
@@ -206,9 +210,13 @@ class BridgeDriver(Driver):
         plan += configure_interface(nw, ep, ns, ifname, eth)
         if gateway:
             plan += gateway_routes(nw, ep, ns, eth)
-        # IPv4-only: no link-local on the bridge port either
-        if not nw.spec.enable_ipv6:
-            plan.append(Step(O.LinkSet(ep.host_ifname, ipv6_ll=False),
+        # the host end gets our mark, and on IPv4-only networks no
+        # link-local address either, in the message before it comes up
+        mark = st.get("mark")
+        v4only = not nw.spec.enable_ipv6
+        if v4only or mark:
+            plan.append(Step(O.LinkSet(ep.host_ifname, alias=mark,
+                                       ipv6_ll=False if v4only else None),
                              phase=Phase.ROOT_UP))
         plan.append(Step(O.LinkSet(ep.host_ifname, up=True),
                          phase=Phase.ROOT_UP))

@@ -14,7 +14,8 @@ namespace the request came from).
 
 Kernel shape (``ip`` equivalents), for macvlan:
 
-    network:  [ip link add IF.VID link IF group G up type vlan id VID]
+    network:  [ip link add IF.VID link IF group G up type vlan id VID
+               ip link set IF.VID alias "libnetwork <store>"]
     join:     ip link add ethN link PARENT netns SANDBOX address MAC
                   [mtu M] group G type macvlan mode MODE
               ip -n SANDBOX link set ethN addrgenmode none   (IPv4-only)
@@ -91,9 +92,12 @@ class LowerDriver(Driver):
         if st.get("vlan") is None:
             return []
         name = st["parent"]
-        return [Step(O.LinkAddVlan(name, st["vlan_link"], st["vlan"],
+        plan = [Step(O.LinkAddVlan(name, st["vlan_link"], st["vlan"],
                                    group=st["group"], up=True),
                      O.LinkDel(name), Phase.ROOT_CREATE)]
+        if st.get("mark"):
+            plan.append(Step(O.LinkSet(name, alias=st["mark"])))
+        return plan
 
     def delete_network(self, nw):
         st = nw.driver_state

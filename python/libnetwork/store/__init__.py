@@ -88,11 +88,28 @@ class MemoryStore:
         pass
 
 
-def open_store(data_dir: Optional[str]) -> "Store":
+def open_store(data_dir: Optional[str],
+               netns_dir: Optional[str] = None) -> "Store":
     """The local store under ``data_dir`` (``<data_dir>/local.db``), or a
-    :class:`MemoryStore` when ``data_dir`` is None."""
+    :class:`MemoryStore` when ``data_dir`` is None.
+
+    A missing file is created -- unless ``netns_dir`` (the controller's
+    namespace directory) holds namespaces a libnetwork controller made: the
+    state that explains them is lost, not new, and start-up stops with
+    :class:`~libnetwork.errors.StoreUnusable` before anything is touched.
+    """
     if data_dir is None:
         return MemoryStore()
-    from .sqlite import SQLiteStore
     import os
-    return SQLiteStore(os.path.join(data_dir, "local.db"))
+
+    from ..errors import StoreUnusable
+    from ..marks import any_netns
+    from .sqlite import SQLiteStore
+    path = os.path.join(data_dir, "local.db")
+    if not os.path.exists(path) and netns_dir is not None:
+        found = any_netns(netns_dir)
+        if found:
+            raise StoreUnusable(path, f"the file is missing, but {netns_dir} "
+                                f"holds {len(found)} namespace(s) of "
+                                f"libnetwork ({found[0]} ...)")
+    return SQLiteStore(path)

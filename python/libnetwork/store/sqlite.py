@@ -30,6 +30,11 @@ Decisions:
   (each runs in a transaction of its own), as in :class:`MemoryStore`.
 * The file is created mode 0600 and missing parent directories mode 0700;
   SQLite gives the ``-wal``/``-shm`` files the database file's mode.
+  Only a missing file is created (``create=False`` refuses that too): an
+  existing file that is empty, not a database, without this package's
+  schema, of a newer schema, or that fails SQLite's ``quick_check`` is
+  refused with :class:`~libnetwork.errors.StoreUnusable` naming it, never
+  started over.  Every SQLite error later names the file too.
 * Values must be JSON objects; they are stored as compact JSON text, so
   values come back as JSON gives them (tuples as lists, and so on).
   Non-finite floats are refused, so that every value is standard JSON.
@@ -45,7 +50,7 @@ import threading
 import time
 from typing import Iterator, Optional
 
-from ..errors import InvalidParameter, LibnetworkError
+from ..errors import InvalidParameter, LibnetworkError, StoreUnusable
 
 __all__ = ["SQLiteStore", "SCHEMA_VERSION"]
 
@@ -68,7 +73,7 @@ class SQLiteStore:
     """The :class:`~libnetwork.store.Store` on one SQLite file."""
 
     def __init__(self, path: str, *, timeout: float = 30.0,
-                 synchronous: str = "FULL"):
+                 synchronous: str = "FULL", create: bool = True):
         if str(synchronous).upper() not in _SYNCHRONOUS:
             raise InvalidParameter(f"synchronous={synchronous!r}")
         self.path = os.fspath(path)
@@ -76,11 +81,28 @@ class SQLiteStore:
         self._lock = threading.RLock()
         self._depth = 0
         self._conn: Optional[sqlite3.Connection] = None
-        parent = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(parent, mode=0o700, exist_ok=True)
-        # create the file ourselves, so that it is private from the start
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        os.close(fd)
+        #: True when this object created the file (a new, empty store)
+        self.created = False
+        try:
+            size = os.stat(self.path).st_size
+        except FileNotFoundError:
+            size = None
+        except OSError as e:
+            raise StoreUnusable(self.path, f"unreadable: {e.strerror}") \
+                from e
+        if size == 0:
+            raise StoreUnusable(self.path, "the file is empty (0 bytes): "
+                                "its state is lost, not new")
+        if size is None:
+            if not create:
+                raise StoreUnusable(self.path, "the file is missing")
+            parent = os.path.dirname(os.path.abspath(self.path))
+            _makedirs(parent, 0o700)
+            # create the file ourselves, so that it is private from the start
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL
+                         | os.O_CLOEXEC, 0o600)
+            os.close(fd)
+            self.created = True
         conn = sqlite3.connect(self.path, timeout=self.timeout,
                                isolation_level=None,
                                check_same_thread=False)
@@ -95,18 +117,16 @@ class SQLiteStore:
 
     def _setup(self, conn: sqlite3.Connection, synchronous: str) -> None:
         try:
+            if not self.created:
+                # before anything writes to it (even the switch to WAL
+                # changes the header): is it a store we can trust?
+                self._retry_busy(lambda: self._check(conn))
             self._retry_busy(
                 lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone())
             conn.execute(f"PRAGMA synchronous={synchronous}")
             self._retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
             try:
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version > SCHEMA_VERSION:
-                    raise LibnetworkError(
-                        f"store {self.path}: schema version {version} is "
-                        f"newer than this libnetwork's ({SCHEMA_VERSION}); "
-                        f"refusing to use it")
-                if version < SCHEMA_VERSION:
+                if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
                     conn.execute(_SCHEMA)
                     conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 conn.execute("COMMIT")
@@ -114,8 +134,23 @@ class SQLiteStore:
                 conn.execute("ROLLBACK")
                 raise
         except sqlite3.DatabaseError as e:
-            raise LibnetworkError(
-                f"store {self.path}: cannot open: {e}") from e
+            raise StoreUnusable(self.path, f"cannot be read: {e}") from e
+
+    def _check(self, conn: sqlite3.Connection) -> None:
+        """Refuse an existing file that is no store of this package's
+        schema or that SQLite finds damaged (read-only checks)."""
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreUnusable(
+                self.path, f"schema version {version} is newer than this "
+                f"libnetwork's ({SCHEMA_VERSION})",
+                "use the libnetwork that wrote it")
+        if version == 0:
+            raise StoreUnusable(self.path, "not a libnetwork store (a "
+                                "database without its schema)")
+        check = conn.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise StoreUnusable(self.path, f"corrupt: {check}")
 
     def _retry_busy(self, fn):
         """Run ``fn``, retrying while the database is locked, up to the
@@ -181,6 +216,14 @@ class SQLiteStore:
 
     # ---------------------------------------------------------- objects
 
+    @contextlib.contextmanager
+    def _errors(self):
+        """SQLite's errors as LibnetworkError naming the file."""
+        try:
+            yield
+        except sqlite3.Error as e:
+            raise LibnetworkError(f"store {self.path}: {e}") from e
+
     def _encode(self, kind, key, value) -> str:
         _check_names(kind, key)
         if not isinstance(value, dict):
@@ -216,7 +259,7 @@ class SQLiteStore:
                     f"store blob for {kind}/{key} must be bytes, "
                     f"not {type(blob).__name__}")
             blob = bytes(blob)
-        with self.transaction():
+        with self.transaction(), self._errors():
             self._connection().execute(
                 "INSERT INTO objects (kind, key, value, blob) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE "
@@ -225,7 +268,7 @@ class SQLiteStore:
 
     def get(self, kind: str, key: str) -> Optional[dict]:
         _check_names(kind, key)
-        with self._lock:
+        with self._lock, self._errors():
             row = self._connection().execute(
                 "SELECT value FROM objects WHERE kind = ? AND key = ?",
                 (kind, key)).fetchone()
@@ -233,7 +276,7 @@ class SQLiteStore:
 
     def get_blob(self, kind: str, key: str) -> Optional[bytes]:
         _check_names(kind, key)
-        with self._lock:
+        with self._lock, self._errors():
             row = self._connection().execute(
                 "SELECT blob FROM objects WHERE kind = ? AND key = ?",
                 (kind, key)).fetchone()
@@ -241,7 +284,7 @@ class SQLiteStore:
 
     def delete(self, kind: str, key: str) -> bool:
         _check_names(kind, key)
-        with self.transaction():
+        with self.transaction(), self._errors():
             cur = self._connection().execute(
                 "DELETE FROM objects WHERE kind = ? AND key = ?",
                 (kind, key))
@@ -249,7 +292,7 @@ class SQLiteStore:
 
     def list(self, kind: str) -> list[tuple[str, dict]]:
         _check_names(kind, "")
-        with self._lock:
+        with self._lock, self._errors():
             rows = self._connection().execute(
                 "SELECT key, value FROM objects WHERE kind = ? "
                 "ORDER BY key", (kind,)).fetchall()
@@ -280,3 +323,16 @@ def _check_names(kind, key) -> None:
     if not isinstance(kind, str) or not isinstance(key, str):
         raise InvalidParameter(
             f"store kind and key must be strings, not {kind!r}, {key!r}")
+
+
+def _makedirs(path: str, mode: int) -> None:
+    """``os.makedirs`` with ``mode`` on every level it creates, whatever
+    the umask."""
+    missing = []
+    p = path
+    while p and not os.path.isdir(p):
+        missing.append(p)
+        p = os.path.dirname(p)
+    os.makedirs(path, mode=mode, exist_ok=True)
+    for p in missing:
+        os.chmod(p, mode)
