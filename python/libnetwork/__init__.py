@@ -18,6 +18,7 @@ The seed example, as in Docker's libnetwork README::
 
 from . import config, errors, netlabel, options
 from .controller import Controller, new
+from .recovery import recover
 from .endpoint import (
     Endpoint, create_option_alias, create_option_dns,
     create_option_exposed_ports, create_option_ipam,
@@ -36,7 +37,7 @@ from .sandbox import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "new", "Controller", "Network", "Endpoint", "Sandbox", "IpamConf",
+    "new", "recover", "Controller", "Network", "Endpoint", "Sandbox", "IpamConf",
     "IpamInfo", "config", "errors", "netlabel", "options",
     "network_option_generic", "network_option_enable_ipv6",
     "network_option_internal_network", "network_option_labels",

@@ -103,10 +103,12 @@ class Controller:
         self.backend = select_backend(config.backend,
                                       root=config.root_namespace)
         try:
-            self.store = open_store(config.data_dir, self.netns_dir)
+            self.store = open_store(config.data_dir, config.exec_root)
             #: this controller's name on the host (see marks.py)
-            self.identity = marks.identity(self.store)
+            self.identity = marks.identity(self.store, config.data_dir)
             self.mark = marks.link_alias(self.identity)
+            marks.register_owner(config.exec_root, self.identity,
+                                 config.data_dir)
             backend = self.backend
             self.ipam = Allocator(
                 store=self.store,

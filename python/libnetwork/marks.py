@@ -24,7 +24,8 @@ import secrets
 
 from .errors import Conflict
 
-__all__ = ["identity", "link_alias", "is_mine", "netns_name",
+__all__ = ["identity", "read_identity", "register_owner", "owner_of",
+           "link_alias", "is_mine", "netns_name",
            "is_my_netns", "any_netns", "network_group", "temp_group",
            "GROUP_BASE"]
 
@@ -34,14 +35,78 @@ _ALIAS = "libnetwork "
 _NETNS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{12}")
 
 
-def identity(store) -> str:
-    """The store's identity, made (in the store) on first use."""
+IDENTITY_FILE = "identity"
+
+
+def identity(store, data_dir=None) -> str:
+    """The store's identity, made (in the store) on first use.  With
+    ``data_dir``, a copy is kept in ``<data_dir>/identity``, so that
+    :func:`libnetwork.recover` can still name the store's objects when the
+    store itself can no longer be read."""
     with store.transaction():
         rec = store.get("meta", "identity")
         if rec is None:
             rec = {"id": secrets.token_hex(16)}
             store.put("meta", "identity", rec)
+    if data_dir is not None:
+        path = os.path.join(data_dir, IDENTITY_FILE)
+        if read_identity(data_dir) != rec["id"]:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+                         | os.O_CLOEXEC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(rec["id"] + "\n")
     return rec["id"]
+
+
+def read_identity(data_dir) -> "str | None":
+    """The identity copy kept beside the store, or None."""
+    try:
+        with open(os.path.join(data_dir, IDENTITY_FILE)) as f:
+            ident = f.read().strip()
+    except OSError:
+        return None
+    return ident if re.fullmatch(r"[0-9a-f]{32}", ident) else None
+
+
+OWNERS = "owners"
+
+
+def register_owner(exec_root: str, ident: str, data_dir) -> None:
+    """Note in the exec root that store ``ident`` (at ``data_dir``) keeps
+    objects under it: ``<exec root>/owners/<identity>`` holds the data
+    directory, so that a store lost later can still be told from the
+    other stores sharing the exec root."""
+    d = os.path.join(exec_root, OWNERS)
+    os.makedirs(d, mode=0o755, exist_ok=True)
+    path = os.path.join(d, ident)
+    want = os.path.abspath(data_dir) if data_dir else ""
+    try:
+        with open(path) as f:
+            if f.read() == want:
+                return
+    except OSError:
+        pass
+    with open(path, "w") as f:
+        f.write(want)
+
+
+def owner_of(exec_root: str, data_dir) -> "str | None":
+    """The identity of the store that last used ``data_dir`` under this
+    exec root, or None."""
+    d = os.path.join(exec_root, OWNERS)
+    want = os.path.abspath(data_dir)
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return None
+    for ident in names:
+        try:
+            with open(os.path.join(d, ident)) as f:
+                if f.read() == want:
+                    return ident
+        except OSError:
+            continue
+    return None
 
 
 def link_alias(ident: str) -> str:

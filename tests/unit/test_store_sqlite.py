@@ -386,3 +386,34 @@ StoresAgree.TestCase.settings = settings(
     deadline=None, max_examples=60, stateful_step_count=40,
     suppress_health_check=[HealthCheck.too_slow])
 test_stores_agree = StoresAgree.TestCase
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_sqlite_random_damage_only_raises_libnetwork_errors(tmp_path, seed):
+    """Whatever the damage, opening and reading a store raises nothing
+    but LibnetworkError (StoreUnusable at open), each naming the file."""
+    import random
+    rnd = random.Random(seed)
+    path = _written_store(tmp_path / "local.db", n=50)
+    data = bytearray(path.read_bytes())
+    for _ in range(rnd.randint(1, 8)):
+        off = rnd.randrange(len(data))
+        n = rnd.randint(1, 200)
+        data[off:off + n] = bytes(rnd.randrange(256) for _ in range(n))
+    if rnd.random() < 0.3:
+        data = data[:rnd.randrange(len(data))]
+    path.write_bytes(bytes(data))
+    try:
+        s = SQLiteStore(str(path), create=False)
+    except StoreUnusable as e:
+        assert e.path == str(path)
+        return
+    try:
+        for kind in ("endpoint", "network", "meta"):
+            try:
+                for key, _ in s.list(kind):
+                    s.get(kind, key)
+            except LibnetworkError as e:
+                assert str(path) in str(e)
+    finally:
+        s.close()

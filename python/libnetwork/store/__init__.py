@@ -89,27 +89,36 @@ class MemoryStore:
 
 
 def open_store(data_dir: Optional[str],
-               netns_dir: Optional[str] = None) -> "Store":
+               exec_root: Optional[str] = None) -> "Store":
     """The local store under ``data_dir`` (``<data_dir>/local.db``), or a
     :class:`MemoryStore` when ``data_dir`` is None.
 
-    A missing file is created -- unless ``netns_dir`` (the controller's
-    namespace directory) holds namespaces a libnetwork controller made: the
-    state that explains them is lost, not new, and start-up stops with
-    :class:`~libnetwork.errors.StoreUnusable` before anything is touched.
+    A missing file is created -- unless a store lived there before: its
+    identity file remains beside it, or ``exec_root`` names it as an owner
+    and still holds its namespaces.  Then the state is lost, not new, and
+    start-up stops with :class:`~libnetwork.errors.StoreUnusable` before
+    anything in the kernel is touched.
     """
     if data_dir is None:
         return MemoryStore()
     import os
 
     from ..errors import StoreUnusable
-    from ..marks import any_netns
+    from ..marks import any_netns, is_my_netns, owner_of, read_identity
     from .sqlite import SQLiteStore
     path = os.path.join(data_dir, "local.db")
-    if not os.path.exists(path) and netns_dir is not None:
-        found = any_netns(netns_dir)
+    if not os.path.exists(path):
+        ident = read_identity(data_dir)
+        if ident is not None:
+            raise StoreUnusable(path, f"the file is missing, but store "
+                                f"{ident} lived here (its identity file "
+                                "remains)")
+        ident = owner_of(exec_root, data_dir) if exec_root else None
+        netns_dir = os.path.join(exec_root, "netns") if exec_root else ""
+        found = [f for f in any_netns(netns_dir)
+                 if ident and is_my_netns(f, ident)]
         if found:
             raise StoreUnusable(path, f"the file is missing, but {netns_dir} "
-                                f"holds {len(found)} namespace(s) of "
-                                f"libnetwork ({found[0]} ...)")
+                                f"holds {len(found)} namespace(s) of its "
+                                f"store {ident} ({found[0]} ...)")
     return SQLiteStore(path)

@@ -133,7 +133,7 @@ class SQLiteStore:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        except sqlite3.DatabaseError as e:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
             raise StoreUnusable(self.path, f"cannot be read: {e}") from e
 
     def _check(self, conn: sqlite3.Connection) -> None:
@@ -221,7 +221,7 @@ class SQLiteStore:
         """SQLite's errors as LibnetworkError naming the file."""
         try:
             yield
-        except sqlite3.Error as e:
+        except (sqlite3.Error, UnicodeDecodeError) as e:
             raise LibnetworkError(f"store {self.path}: {e}") from e
 
     def _encode(self, kind, key, value) -> str:
