@@ -96,6 +96,8 @@ class Controller:
         self._networks: dict = {}        # id -> Network
         self._sandboxes: dict = {}       # id -> Sandbox
         self._by_container: dict = {}    # container id -> Sandbox
+        self._seen = 0                   # the store's change count we know
+        self._stopped = False
         self.netns_dir = os.path.join(config.exec_root, "netns")
         self.files_dir = os.path.join(config.exec_root, "sandboxes")
         os.makedirs(self.netns_dir, mode=0o755, exist_ok=True)
@@ -169,15 +171,18 @@ class Controller:
             return nw
 
     def networks(self) -> list:
+        self._look()
         return list(self._networks.values())
 
     def network_by_name(self, name: str) -> Network:
+        self._look()
         for nw in self._networks.values():
             if nw.name() == name:
                 return nw
         raise NoSuchNetwork(f"no network named {name!r}")
 
     def network_by_id(self, id_: str) -> Network:
+        self._look()
         nw = self._networks.get(id_)
         if nw is None:
             raise NoSuchNetwork(f"no network with id {id_!r}")
@@ -203,15 +208,18 @@ class Controller:
             return sbs
 
     def sandboxes(self) -> list:
+        self._look()
         return list(self._sandboxes.values())
 
     def sandbox_by_id(self, id_: str) -> Sandbox:
+        self._look()
         sb = self._sandboxes.get(id_)
         if sb is None:
             raise NoSuchSandbox(f"no sandbox with id {id_!r}")
         return sb
 
     def sandbox_by_container(self, container_id: str) -> Sandbox:
+        self._look()
         sb = self._by_container.get(container_id)
         if sb is None:
             raise NoSuchSandbox(f"no sandbox for container {container_id!r}")
@@ -255,6 +263,7 @@ class Controller:
         """Release the backend and the store; kernel state stays (a new
         controller on the same store picks it up)."""
         with self._lock:
+            self._stopped = True
             self.backend.close()
             self.store.close()
 
@@ -272,12 +281,23 @@ class Controller:
     @contextlib.contextmanager
     def _change(self):
         with self._lock, self.store.transaction():
+            reconcile.refresh(self)      # other processes' changes first
             ch = Change(self.backend, self.config.root_namespace)
             try:
                 yield ch
+                reconcile.count_change(self)
             except BaseException:
                 ch.rollback()
                 raise
+
+    def _look(self) -> None:
+        """Before a lookup: other processes' changes, if any (a stopped
+        controller answers from what it knew)."""
+        with self._lock:
+            if self._stopped:
+                return
+            with self.store.transaction():
+                reconcile.refresh(self)
 
     def _live_network(self, nw: Network) -> None:
         if self._networks.get(nw.id()) is not nw:

@@ -23,7 +23,7 @@ from . import marks
 from .network import Network
 from .sandbox import Sandbox
 
-__all__ = ["restore", "reconcile"]
+__all__ = ["restore", "reconcile", "refresh", "count_change", "changes"]
 
 
 def restore(c) -> None:
@@ -42,6 +42,76 @@ def restore(c) -> None:
         sb = Sandbox.from_json(c, d)
         c._sandboxes[sb.id()] = sb
         c._by_container[sb.container_id()] = sb
+    c._seen = changes(c.store)
+
+
+# ------------------------------------------- other processes' changes
+
+COUNTER = ("meta", "changes")
+
+
+def changes(store) -> int:
+    """How many changes the store has seen (every process's)."""
+    rec = store.get(*COUNTER)
+    return rec["n"] if rec else 0
+
+
+def count_change(c) -> None:
+    """Inside a change's transaction: one more change, seen by us."""
+    c._seen = changes(c.store) + 1
+    c.store.put(*COUNTER, {"n": c._seen})
+
+
+def refresh(c) -> None:
+    """If another process changed the store since we last looked, bring the
+    objects in line with the records (in place: objects the caller holds
+    stay the ones the controller uses; those whose records went are
+    dropped).  Called at the start of every change, under the store's
+    write lock, so every decision sees every process's state."""
+    n = changes(c.store)
+    if n == c._seen:
+        return
+    nets = dict(c.store.list("network"))
+    for nid in list(c._networks):
+        if nid not in nets:
+            del c._networks[nid]
+    for nid, d in nets.items():
+        fresh = Network.from_json(c, d)
+        nw = c._networks.get(nid)
+        if nw is None:
+            c._networks[nid] = fresh
+        else:
+            kept = nw._endpoints
+            nw.__dict__.update(fresh.__dict__)
+            nw._endpoints = kept
+    eps: dict = {}
+    for eid, d in c.store.list("endpoint"):
+        eps.setdefault(d["network"], {})[eid] = d
+    for nid, nw in c._networks.items():
+        recs = eps.get(nid, {})
+        for eid in list(nw._endpoints):
+            if eid not in recs:
+                del nw._endpoints[eid]
+        for eid, d in recs.items():
+            fresh = Endpoint.from_json(nw, d)
+            ep = nw._endpoints.get(eid)
+            if ep is None:
+                nw._endpoints[eid] = fresh
+            else:
+                ep.__dict__.update(fresh.__dict__)
+    sbs = dict(c.store.list("sandbox"))
+    for sid in list(c._sandboxes):
+        if sid not in sbs:
+            del c._sandboxes[sid]
+    for sid, d in sbs.items():
+        fresh = Sandbox.from_json(c, d)
+        sb = c._sandboxes.get(sid)
+        if sb is None:
+            c._sandboxes[sid] = fresh
+        else:
+            sb.__dict__.update(fresh.__dict__)
+    c._by_container = {sb.container_id(): sb for sb in c._sandboxes.values()}
+    c._seen = n
 
 
 def _mounts() -> set:

@@ -20,6 +20,7 @@ from .errors import (
     ActiveContainer, ActiveEndpoints, Forbidden, NoSuchSandbox, NotJoined,
     TeardownIncomplete)
 from .join import record_leave
+from .reconcile import count_change, refresh
 from .plan import bulk_delete
 
 __all__ = ["leave", "delete_endpoints", "delete_sandboxes",
@@ -40,7 +41,9 @@ def _teardown(c):
     even when steps failed, then their errors are raised together."""
     errors: list = []
     with c._lock, c.store.transaction():
+        refresh(c)                  # other processes' changes first
         yield errors
+        count_change(c)
     if errors:
         raise TeardownIncomplete(errors)
 
