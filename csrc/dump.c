@@ -143,22 +143,30 @@ __dump(struct nlc_sock *s, uint16_t type, int family, void *out, size_t cap,
     return c.total > INT32_MAX ? -EOVERFLOW : (int)c.total;
 }
 
+/* The public parsers (rtnl_dump.c) on one whole reply message; a message
+ * of another type in a dump is malformed. */
 static int
 __p_link(const struct nlmsghdr *nlh, void *out)
 {
-    return __nlc_parse_link(nlh, out);
+    int rc = nlc_parse_link((const uint8_t *)nlh, nlh->nlmsg_len, out);
+
+    return rc == 1 ? -EBADMSG : rc;
 }
 
 static int
 __p_addr(const struct nlmsghdr *nlh, void *out)
 {
-    return __nlc_parse_addr(nlh, out);
+    int rc = nlc_parse_addr((const uint8_t *)nlh, nlh->nlmsg_len, out);
+
+    return rc == 1 ? -EBADMSG : rc;
 }
 
 static int
 __p_route(const struct nlmsghdr *nlh, void *out)
 {
-    return __nlc_parse_route(nlh, out);
+    int rc = nlc_parse_route((const uint8_t *)nlh, nlh->nlmsg_len, out);
+
+    return rc == 1 ? -EBADMSG : rc;
 }
 
 NLC_EXPORT int

@@ -69,6 +69,13 @@ int __nlc_attr_parse(const void *data, size_t len, const struct nlattr **tb,
  */
 int __nlc_msg_parse(const struct nlmsghdr *nlh, uint16_t type, size_t famlen,
                     const struct nlattr **tb, unsigned int maxtype);
+/*
+ * The framing of one message at msg[0 .. len) for the public parsers: 0
+ * when it is whole (a header, nlmsg_len within len) and of `type`, 1 when
+ * it is whole and of another type, -EBADMSG when it is not whole, -EINVAL
+ * for a NULL or misaligned msg.
+ */
+int __nlc_msg_frame(const uint8_t *msg, size_t len, uint16_t type);
 static inline const void *
 __nlc_attr_data(const struct nlattr *a)
 {
@@ -88,11 +95,6 @@ void __nlc_attr_strcpy(char *dst, size_t cap, const struct nlattr *a);
  * walk over a checked batch is bounded by count and stays inside len.
  */
 int __nlc_batch_check(const struct nlc_batch *b);
-
-/* Dump parsing (rtnl_dump.c): one message into one record. */
-int __nlc_parse_link(const struct nlmsghdr *nlh, struct nlc_link *out);
-int __nlc_parse_addr(const struct nlmsghdr *nlh, struct nlc_addr *out);
-int __nlc_parse_route(const struct nlmsghdr *nlh, struct nlc_route *out);
 
 /* Dump requests (rtnl_dump.c). */
 int __nlc_dump_request(struct nlc_batch *b, uint16_t type, int family);

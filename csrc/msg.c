@@ -166,6 +166,19 @@ __nlc_msg_parse(const struct nlmsghdr *nlh, uint16_t type, size_t famlen,
                             tb, maxtype);
 }
 
+int
+__nlc_msg_frame(const uint8_t *msg, size_t len, uint16_t type)
+{
+    const struct nlmsghdr *nlh = (const struct nlmsghdr *)msg;
+
+    if (!msg || ((uintptr_t)msg & (NLMSG_ALIGNTO - 1)))
+        return -EINVAL;
+    if (len < NLMSG_HDRLEN || nlh->nlmsg_len < NLMSG_HDRLEN ||
+        nlh->nlmsg_len > len)
+        return -EBADMSG;
+    return nlh->nlmsg_type == type ? 0 : 1;
+}
+
 uint32_t
 __nlc_attr_u32(const struct nlattr *a)
 {

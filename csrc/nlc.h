@@ -1,13 +1,16 @@
 /*
  * nlc.h - the one public header of libnetwork's C core.
  *
- * Four concerns live behind it:
+ * Five concerns live behind it:
  *
  *   batch  : netlink request builders that append messages to a
  *            caller-owned buffer (pure: no syscalls);
  *   sock   : netlink sockets, one sendmsg per batch (split only where the
  *            socket buffers force it), acks matched by sequence number
  *            into one result per request, dumps;
+ *   parse  : the pure parsers of the kernel's replies (dump records, acks)
+ *            that the socket paths run on every message they receive,
+ *            exported so that they can be tested without a socket;
  *   netns  : network namespaces created, opened and deleted, and sockets
  *            opened inside them, without ever moving the calling thread
  *            (a short-lived helper thread does every setns/unshare and is
@@ -362,6 +365,69 @@ int nlc_addr_dump(struct nlc_sock *s, int family, struct nlc_addr *out,
                   size_t cap) NLC_WUR;
 int nlc_route_dump(struct nlc_sock *s, int family, struct nlc_route *out,
                    size_t cap) NLC_WUR;
+
+/* ---------------------------------------------------------------- parse */
+
+/*
+ * The reply parsers of the dumps and of nlc_sock_exec(), as pure
+ * functions over caller-owned bytes (no syscalls): the socket paths call
+ * these very functions on what they receive.  They read nothing outside
+ * the len bytes given, whatever those bytes say.  The bytes must start
+ * 4-byte aligned (netlink alignment, as receive buffers and malloc's
+ * blocks are): -EINVAL otherwise, nothing read.
+ */
+
+/*
+ * nlc_parse_link / nlc_parse_addr / nlc_parse_route - one message
+ * msg[0 .. len) (nlmsghdr, then the family header and attributes up to its
+ * nlmsg_len; bytes past nlmsg_len are not read) into *out, as a dump
+ * record: RTM_NEWLINK (ifinfomsg), RTM_NEWADDR (ifaddrmsg), RTM_NEWROUTE
+ * (rtmsg) respectively.  Unknown attributes are skipped, short ones read
+ * as absent or zero, long ones are cut to their field; strings are always
+ * NUL-terminated inside their arrays; a malformed IFLA_LINKINFO nest only
+ * leaves kind "".  Returns 0 (*out filled), 1 (a well-framed message of
+ * another type: *out untouched), -EBADMSG (malformed: len shorter than a
+ * header, nlmsg_len shorter than a header or longer than len, a family
+ * header cut short, attributes overrunning the message; *out untouched)
+ * or -EINVAL (NULL msg or out, msg misaligned).  The dumps count a 1 as
+ * -EBADMSG.
+ */
+int nlc_parse_link(const uint8_t *msg, size_t len,
+                   struct nlc_link *out) NLC_WUR;
+int nlc_parse_addr(const uint8_t *msg, size_t len,
+                   struct nlc_addr *out) NLC_WUR;
+int nlc_parse_route(const uint8_t *msg, size_t len,
+                    struct nlc_route *out) NLC_WUR;
+
+/* nlc_result.err of a request whose ack has not been seen (a value no ack
+ * can leave there: acks leave 0 or -errno) */
+#define NLC_ACK_PENDING 0x7fffffff
+
+/*
+ * nlc_parse_acks - the messages of one received datagram buf[0 .. len),
+ * replies to the n requests with sequence numbers seq_base ..
+ * seq_base + n - 1 sent from port portid, into their results res[0 .. n)
+ * (nlc_sock_exec's demultiplexer; the result of sequence number q is
+ * res[q - seq_base], modulo 2^32).  Set every res[i].err to
+ * NLC_ACK_PENDING before the first datagram of an exchange.  Messages are
+ * taken in order, each at a 4-byte aligned offset:
+ *   NLMSG_ERROR (an ack): err = its error as 0 or -errno, msg = its
+ *     extended-ack text (NLMSGERR_ATTR_MSG; left "" when the TLVs are
+ *     absent or malformed, cleared when err is 0);
+ *   RTM_NEWLINK with at least an ifinfomsg (a link get's reply, an echo):
+ *     value = ifi_index, link = IFLA_LINK or 0;
+ *   anything else: skipped.
+ * Returns the number of acks taken (>= 0), or at the first bad message
+ * (the results of the messages before it are kept): -EBADMSG (shorter
+ * than a header, nlmsg_len outside [header, rest of the datagram], an
+ * NLMSG_ERROR too short for nlmsgerr, an RTM_NEWLINK whose attributes
+ * overrun it), -ESRCH (nlmsg_pid is not portid), -EPROTO (a sequence
+ * number outside the n, or a second ack for one request); -EINVAL for a
+ * NULL buf, a NULL res with n > 0 or a misaligned buf.
+ */
+int nlc_parse_acks(const uint8_t *buf, size_t len, uint32_t portid,
+                   uint32_t seq_base, uint32_t n,
+                   struct nlc_result *res) NLC_WUR;
 
 /* ---------------------------------------------------------------- netns */
 

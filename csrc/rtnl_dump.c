@@ -5,6 +5,11 @@
  *
  *   request:  nlmsghdr{NLM_F_REQUEST | NLM_F_DUMP} | rtgenmsg-sized header
  *   replies:  datagram{ msg | msg | ... } ... NLMSG_DONE
+ *   one msg:  nlmsghdr | family header | pad | nlattr | ... (<= nlmsg_len)
+ *
+ * A parser first frames the message (__nlc_msg_frame: a header, nlmsg_len
+ * within the bytes given, the type), then parses the family header and
+ * the attributes, every one bounded by nlmsg_len (__nlc_msg_parse).
  */
 #include <sys/socket.h>
 #include <linux/rtnetlink.h>
@@ -29,12 +34,17 @@ __nlc_dump_request(struct nlc_batch *b, uint16_t type, int family)
     return __nlc_msg_end(&m);
 }
 
-int
-__nlc_parse_link(const struct nlmsghdr *nlh, struct nlc_link *out)
+NLC_EXPORT int
+nlc_parse_link(const uint8_t *msg, size_t len, struct nlc_link *out)
 {
-    const struct ifinfomsg *ifi = NLMSG_DATA(nlh);
+    const struct nlmsghdr *nlh = (const struct nlmsghdr *)msg;
+    const struct ifinfomsg *ifi;
     const struct nlattr *tb[IFLA_MAX + 1], *li[IFLA_INFO_MAX + 1];
+    int rc = out ? __nlc_msg_frame(msg, len, RTM_NEWLINK) : -EINVAL;
 
+    if (rc)
+        return rc;
+    ifi = NLMSG_DATA(nlh);
     if (__nlc_msg_parse(nlh, RTM_NEWLINK, sizeof(*ifi), tb, IFLA_MAX) < 0)
         return -EBADMSG;
     memset(out, 0, sizeof(*out));
@@ -94,12 +104,17 @@ __copy_addr(uint8_t *dst, const struct nlattr *a)
     memcpy(dst, __nlc_attr_data(a), n > 16 ? 16 : n);
 }
 
-int
-__nlc_parse_addr(const struct nlmsghdr *nlh, struct nlc_addr *out)
+NLC_EXPORT int
+nlc_parse_addr(const uint8_t *msg, size_t len, struct nlc_addr *out)
 {
-    const struct ifaddrmsg *ifa = NLMSG_DATA(nlh);
+    const struct nlmsghdr *nlh = (const struct nlmsghdr *)msg;
+    const struct ifaddrmsg *ifa;
     const struct nlattr *tb[IFA_MAX + 1];
+    int rc = out ? __nlc_msg_frame(msg, len, RTM_NEWADDR) : -EINVAL;
 
+    if (rc)
+        return rc;
+    ifa = NLMSG_DATA(nlh);
     if (__nlc_msg_parse(nlh, RTM_NEWADDR, sizeof(*ifa), tb, IFA_MAX) < 0)
         return -EBADMSG;
     memset(out, 0, sizeof(*out));
@@ -122,12 +137,17 @@ __nlc_parse_addr(const struct nlmsghdr *nlh, struct nlc_addr *out)
     return 0;
 }
 
-int
-__nlc_parse_route(const struct nlmsghdr *nlh, struct nlc_route *out)
+NLC_EXPORT int
+nlc_parse_route(const uint8_t *msg, size_t len, struct nlc_route *out)
 {
-    const struct rtmsg *rtm = NLMSG_DATA(nlh);
+    const struct nlmsghdr *nlh = (const struct nlmsghdr *)msg;
+    const struct rtmsg *rtm;
     const struct nlattr *tb[RTA_MAX + 1];
+    int rc = out ? __nlc_msg_frame(msg, len, RTM_NEWROUTE) : -EINVAL;
 
+    if (rc)
+        return rc;
+    rtm = NLMSG_DATA(nlh);
     if (__nlc_msg_parse(nlh, RTM_NEWROUTE, sizeof(*rtm), tb, RTA_MAX) < 0)
         return -EBADMSG;
     memset(out, 0, sizeof(*out));

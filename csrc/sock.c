@@ -1,5 +1,6 @@
 /*
- * sock.c - netlink sockets: open, batched send, ack demultiplexing.
+ * sock.c - netlink sockets: open, batched send, acks collected (each
+ * datagram demultiplexed by nlc_parse_acks, ack.c).
  *
  *   batch  | m0 | m1 | ... | mN-1 |      seq = base + i
  *            \____ chunk ____/        one sendmsg per chunk; a chunk is cut
@@ -30,7 +31,6 @@
 #define SOL_NETLINK 270
 #endif
 
-#define NLC_PENDING INT32_MIN
 #define NLC_SNDBUF (4u << 20)
 #define NLC_RCVBUF (8u << 20)
 #define NLC_SEND_MAX (256u << 10)
@@ -229,92 +229,6 @@ __nlc_sock_recv_error(void)
     return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
 }
 
-static void
-__ext_ack(const struct nlmsghdr *nlh, struct nlc_result *r)
-{
-    const struct nlmsgerr *e = NLMSG_DATA(nlh);
-    const struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
-    size_t off = sizeof(*e);
-
-    if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
-        return;
-    if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-        off += e->msg.nlmsg_len > NLMSG_HDRLEN ?
-               NLMSG_ALIGN(e->msg.nlmsg_len) - NLMSG_HDRLEN : 0;
-    if (nlh->nlmsg_len < NLMSG_HDRLEN + off)
-        return;
-    if (__nlc_attr_parse((const uint8_t *)e + off,
-                         nlh->nlmsg_len - NLMSG_HDRLEN - off, tb,
-                         NLMSGERR_ATTR_MAX) < 0)
-        return;
-    if (tb[NLMSGERR_ATTR_MSG])
-        __nlc_attr_strcpy(r->msg, sizeof(r->msg), tb[NLMSGERR_ATTR_MSG]);
-}
-
-/* An RTM_NEWLINK reply to request r: its ifindex and IFLA_LINK. */
-static int
-__link_reply(const struct nlmsghdr *nlh, struct nlc_result *r)
-{
-    const struct ifinfomsg *ifi = NLMSG_DATA(nlh);
-    const struct nlattr *tb[IFLA_LINK + 1];
-
-    if (__nlc_msg_parse(nlh, RTM_NEWLINK, sizeof(*ifi), tb, IFLA_LINK) < 0)
-        return -EBADMSG;
-    r->value = ifi->ifi_index;
-    r->link = tb[IFLA_LINK] ? (int32_t)__nlc_attr_u32(tb[IFLA_LINK]) : 0;
-    return 0;
-}
-
-/*
- * Handles the messages of one datagram for the requests [base, base + n),
- * whose results are res[0 .. n).  Returns the number of acks consumed, or
- * -errno for a protocol violation.
- */
-static int
-__demux(struct nlc_sock *s, const uint8_t *p, size_t len, uint32_t base,
-        uint32_t n, struct nlc_result *res)
-{
-    int acks = 0;
-
-    while (len > 0) {
-        const struct nlmsghdr *nlh = (const struct nlmsghdr *)p;
-        struct nlc_result *r;
-        uint32_t idx;
-
-        if (len < NLMSG_HDRLEN || nlh->nlmsg_len < NLMSG_HDRLEN ||
-            nlh->nlmsg_len > len)
-            return -EBADMSG;
-        if (nlh->nlmsg_pid != s->portid)
-            return -ESRCH;
-        idx = nlh->nlmsg_seq - base;
-        if (idx >= n)
-            return -EPROTO;
-        r = &res[idx];
-        if (nlh->nlmsg_type == NLMSG_ERROR) {
-            const struct nlmsgerr *e = NLMSG_DATA(nlh);
-
-            if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*e))
-                return -EBADMSG;
-            if (r->err != NLC_PENDING)
-                return -EPROTO;      /* a second ack for one request */
-            r->err = e->error > 0 ? -e->error : e->error;
-            __ext_ack(nlh, r);
-            if (r->err == 0)
-                r->msg[0] = '\0';    /* a warning on success is not an error */
-            acks++;
-        } else if (nlh->nlmsg_type == RTM_NEWLINK &&
-                   nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifinfomsg))) {
-            if (__link_reply(nlh, r) < 0)
-                return -EBADMSG;
-        }
-        if (NLMSG_ALIGN(nlh->nlmsg_len) >= len)
-            break;
-        len -= NLMSG_ALIGN(nlh->nlmsg_len);
-        p += NLMSG_ALIGN(nlh->nlmsg_len);
-    }
-    return acks;
-}
-
 /*
  * Sends the n messages in [at, at + bytes), whose sequence numbers are
  * base .. base + n - 1, in one sendmsg, and collects their replies into
@@ -353,7 +267,8 @@ __chunk(struct nlc_sock *s, uint8_t *at, size_t bytes, uint32_t base,
 
             if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
                 return -EMSGSIZE;
-            a = __demux(s, riov[i].iov_base, mm[i].msg_len, base, n, res);
+            a = nlc_parse_acks(riov[i].iov_base, mm[i].msg_len, s->portid,
+                               base, n, res);
             if (a < 0)
                 return a;
             acked += (uint32_t)a;
@@ -383,7 +298,7 @@ nlc_sock_exec(struct nlc_sock *s, struct nlc_batch *b, struct nlc_result *res)
     if (!s || !b || (!res && b->count) || __nlc_batch_check(b) < 0)
         return -EINVAL;
     for (uint32_t k = 0; k < b->count; k++) {
-        res[k].err = rx ? NLC_PENDING : -ENOMEM;
+        res[k].err = rx ? NLC_ACK_PENDING : -ENOMEM;
         res[k].value = 0;
         res[k].link = 0;
         res[k].msg[0] = '\0';
@@ -420,7 +335,7 @@ nlc_sock_exec(struct nlc_sock *s, struct nlc_batch *b, struct nlc_result *res)
     if (rc < 0)
         s->dirty = true;
     for (uint32_t k = 0; k < b->count; k++) {
-        if (res[k].err == NLC_PENDING)
+        if (res[k].err == NLC_ACK_PENDING)
             res[k].err = rc < 0 ? rc : -EPROTO;
         if (res[k].err)
             failed++;

@@ -3,7 +3,7 @@
  * macvlan, ipvlan, vlan), without a kernel.
  *
  *   1. Each builder, everything set and nothing optional, is parsed back:
- *      the common fields with the dump parser (__nlc_parse_link), the
+ *      the common fields with the dump parser (nlc_parse_link), the
  *      rest attribute by attribute (IFLA_LINK, IFLA_NET_NS_FD, the kind and
  *      its one IFLA_INFO_DATA attribute, of the kernel's size).
  *   2. Every mode the kernel knows is accepted, every other one refused
@@ -63,7 +63,7 @@ check_lower(const struct nlmsghdr *nlh, const struct want *w)
     CHECK_EQ(ifi->ifi_index, 0);
     CHECK_EQ(ifi->ifi_change, w->up > 0 ? IFF_UP : 0);
     CHECK_EQ(ifi->ifi_flags, w->up > 0 ? IFF_UP : 0);
-    CHECK_EQ(__nlc_parse_link(nlh, &l), 0);
+    CHECK_EQ(nlc_parse_link((const uint8_t *)nlh, nlh->nlmsg_len, &l), 0);
     CHECK_STR(l.name, w->name);
     CHECK_STR(l.kind, w->kind);
     CHECK_EQ(l.link, w->parent);

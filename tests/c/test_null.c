@@ -56,6 +56,10 @@ test_sock_and_netns(void)
     struct nlc_sock *socks[1];
     const char *paths[1] = { "/nonexistent/x" };
     int fds[1] = { 0 }, errs[1];
+    union {
+        uint8_t b[64];
+        uint32_t align;
+    } parse_buf = { { 0 } };
 
     CHECK_EQ(nlc_sock_open(NULL, 0), EINV);
     nlc_sock_close(NULL);
@@ -67,6 +71,16 @@ test_sock_and_netns(void)
     CHECK_EQ(nlc_link_dump(NULL, links, 1), EINV);
     CHECK_EQ(nlc_addr_dump(NULL, 0, addrs, 1), EINV);
     CHECK_EQ(nlc_route_dump(NULL, 0, routes, 1), EINV);
+    CHECK_EQ(nlc_parse_link(NULL, 64, links), EINV);
+    CHECK_EQ(nlc_parse_link(parse_buf.b, sizeof(parse_buf.b), NULL), EINV);
+    CHECK_EQ(nlc_parse_addr(NULL, 64, addrs), EINV);
+    CHECK_EQ(nlc_parse_addr(parse_buf.b, sizeof(parse_buf.b), NULL), EINV);
+    CHECK_EQ(nlc_parse_route(NULL, 64, routes), EINV);
+    CHECK_EQ(nlc_parse_route(parse_buf.b, sizeof(parse_buf.b), NULL), EINV);
+    CHECK_EQ(nlc_parse_acks(NULL, 0, 0, 0, 1, res), EINV);
+    CHECK_EQ(nlc_parse_acks(parse_buf.b, sizeof(parse_buf.b), 0, 0, 1, NULL),
+             EINV);
+    CHECK_EQ(nlc_parse_acks(parse_buf.b, 0, 0, 0, 0, NULL), 0);
     CHECK_EQ(nlc_netns_create(NULL, 1, 0, NULL, NULL, errs), EINV);
     CHECK_EQ(nlc_netns_create(paths, 1, 0, NULL, NULL, NULL), EINV);
     CHECK_EQ(nlc_netns_delete(NULL, 1, errs), EINV);
