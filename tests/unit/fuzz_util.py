@@ -67,6 +67,7 @@ FAMLEN = {RTM_NEWLINK: 16, RTM_NEWADDR: 8, RTM_NEWROUTE: 12}
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK = 1, 3, 4, 5
 IFLA_MASTER, IFLA_LINKINFO, IFLA_STATS64 = 10, 18, 23
 IFLA_GROUP, IFLA_LINK_NETNSID, IFLA_INFO_KIND = 27, 37, 1
+IFLA_IFALIAS, ALIAS_MAX = 20, 128
 IFA_ADDRESS, IFA_LOCAL, IFA_LABEL, IFA_FLAGS = 1, 2, 3, 8
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_TABLE = 1, 4, 5, 6, 15
 NLMSGERR_ATTR_MSG = 1
@@ -148,6 +149,8 @@ def model_link(msg: bytes):
         link=s32(u32(tb.get(IFLA_LINK))),
         link_netnsid=s32(u32(tb.get(IFLA_LINK_NETNSID), 2**32 - 1)),
         group=u32(tb.get(IFLA_GROUP)),
+        alias=cstr(tb.get(IFLA_IFALIAS, b""), ALIAS_MAX)
+        if len(tb.get(IFLA_IFALIAS, b"")) < ALIAS_MAX else b"",
         mac_len=len(mac), mac=field(mac, 32),
         stats=struct.unpack_from("=8Q", stats) if len(stats) >= 64
         else (0,) * 8,
@@ -259,6 +262,7 @@ def c_link(o) -> dict:
     return dict(index=o.index, flags=o.flags, name=ffi.string(o.name),
                 mtu=o.mtu, master=o.master, link=o.link,
                 link_netnsid=o.link_netnsid, group=o.group,
+                alias=ffi.string(o.alias),
                 mac_len=o.mac_len, mac=_bytes(o.mac),
                 stats=(o.rx_packets, o.tx_packets, o.rx_bytes, o.tx_bytes,
                        o.rx_errors, o.tx_errors, o.rx_dropped,

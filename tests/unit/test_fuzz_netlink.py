@@ -82,13 +82,17 @@ def links(draw):
     m["family"], m["ifi_type"] = draw(U8), draw(U16)
     m["index"], m["flags"], m["change"] = draw(S32), draw(U32), draw(U32)
     want = dict(index=m["index"], flags=m["flags"], name=b"", mtu=0,
-                master=0, link=0, link_netnsid=-1, group=0, mac_len=0,
-                mac=bytes(32), stats=(0,) * 8, kind=b"")
+                master=0, link=0, link_netnsid=-1, group=0, alias=b"",
+                mac_len=0, mac=bytes(32), stats=(0,) * 8, kind=b"")
     attrs = [("IFLA_TXQLEN", draw(U32)), ("IFLA_QDISC", draw(text))]
     if draw(st.booleans()):
         name = draw(text)
         attrs.append(("IFLA_IFNAME", name))
         want["name"] = name.encode()[:15]
+    if draw(st.booleans()):
+        alias = draw(text)
+        attrs.append(("IFLA_IFALIAS", alias))
+        want["alias"] = alias.encode() if len(alias.encode()) < 127 else b""
     for nla, key, val in (("IFLA_MTU", "mtu", U32),
                           ("IFLA_MASTER", "master", S32),
                           ("IFLA_LINK", "link", S32),
