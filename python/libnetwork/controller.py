@@ -34,7 +34,7 @@ import threading
 import time
 from typing import Optional
 
-from . import allocation, join, marks, osl, reconcile, teardown
+from . import allocation, intents, join, marks, osl, reconcile, teardown
 from .backends import select as select_backend
 from .config import Config
 from .drivers import HostView, builtin_drivers
@@ -98,6 +98,7 @@ class Controller:
         self._by_container: dict = {}    # container id -> Sandbox
         self._seen = 0                   # the store's change count we know
         self._stopped = False
+        self._markers: list = []         # committed intents' markers
         self.netns_dir = os.path.join(config.exec_root, "netns")
         self.files_dir = os.path.join(config.exec_root, "sandboxes")
         os.makedirs(self.netns_dir, mode=0o755, exist_ok=True)
@@ -111,6 +112,8 @@ class Controller:
             self.mark = marks.link_alias(self.identity)
             marks.register_owner(config.exec_root, self.identity,
                                  config.data_dir)
+            self.intents = intents.Intents(config.exec_root, self.identity,
+                                           config.data_dir is not None)
             backend = self.backend
             self.ipam = Allocator(
                 store=self.store,
@@ -119,6 +122,7 @@ class Controller:
             self._drivers = builtin_drivers(config.driver_config)
             with self._lock, self.store.transaction():
                 reconcile.restore(self)
+                reconcile.replay_intents(self)
                 reconcile.reconcile(self)
         except BaseException:
             self.backend.close()
@@ -280,15 +284,28 @@ class Controller:
 
     @contextlib.contextmanager
     def _change(self):
-        with self._lock, self.store.transaction():
-            reconcile.refresh(self)      # other processes' changes first
-            ch = Change(self.backend, self.config.root_namespace)
+        """One setup change: under the lock, in one store transaction,
+        with an undo log and an intent (:mod:`~libnetwork.intents`): the
+        intent's marker commits with the records; after a crash an intent
+        without one is undone at the next start."""
+        with self._lock:
+            intent = self.intents.begin("setup")
+            ch = Change(self.backend, self.config.root_namespace, intent)
             try:
-                yield ch
-                reconcile.count_change(self)
+                with self.store.transaction():
+                    reconcile.refresh(self)  # other processes' changes first
+                    for old in self._markers:
+                        self.store.delete(intents.KIND, old)
+                    yield ch
+                    reconcile.count_change(self)
+                    if intent.written:
+                        self.store.put(intents.KIND, intent.id, {})
             except BaseException:
-                ch.rollback()
+                if ch.rollback():
+                    intent.done()           # else the next start undoes it
                 raise
+            self._markers = [intent.id] if intent.written else []
+            intent.done()
 
     def _look(self) -> None:
         """Before a lookup: other processes' changes, if any (a stopped

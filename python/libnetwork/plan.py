@@ -119,9 +119,10 @@ def execute(backend, plan: Plan, root, missing_ok: bool = False) -> list:
     return undos
 
 
-def undo(backend, undos) -> None:
+def undo(backend, undos) -> list:
     """Reverse applied steps: links in bulk (one kernel deletion per
-    namespace), then everything else in reverse, namespaces last."""
+    namespace), then everything else in reverse, namespaces last; the
+    results."""
     dels: dict = {}
     rest, nsdel = [], []
     for op in reversed(undos):
@@ -134,7 +135,7 @@ def undo(backend, undos) -> None:
     batch = []
     for ns, links in dels.items():
         batch += bulk_delete(links, ns)
-    backend.execute(batch + rest + nsdel)
+    return backend.execute(batch + rest + nsdel)
 
 
 def bulk_delete(links, ns=None) -> list:
@@ -154,13 +155,17 @@ class Change:
     """The undo log of one user-visible change: applied plans and object
     updates, reversed in order when the change fails."""
 
-    def __init__(self, backend, root):
+    def __init__(self, backend, root, intent=None):
         self._backend = backend
         self._root = root
+        self._intent = intent
         self._undo: list = []
 
     def apply(self, plan: Plan, missing_ok: bool = False) -> None:
-        """Execute a plan; on failure undo its applied steps and raise."""
+        """Execute a plan (its creations recorded in the change's intent
+        first); on failure undo its applied steps and raise."""
+        if self._intent is not None:
+            self._intent.created([s.op for s in plan])
         undos = execute(self._backend, plan, self._root, missing_ok)
         if undos:
             self._undo.append(("ops", undos))
@@ -168,12 +173,19 @@ class Change:
     def on_undo(self, fn) -> None:
         self._undo.append(("fn", fn))
 
-    def rollback(self) -> None:
+    def rollback(self) -> bool:
+        """Undo everything, best effort (the original error wins); True
+        when every undo went through."""
+        clean = True
         for kind, item in reversed(self._undo):
             try:
                 if kind == "ops":
-                    undo(self._backend, item)
+                    results = undo(self._backend, item)
+                    clean &= all(r.ok or r.errno in (errno.ENODEV,
+                                                     errno.ENOENT)
+                                 for r in results)
                 else:
                     item()
-            except Exception:       # best effort: the original error wins
-                pass
+            except Exception:
+                clean = False
+        return clean

@@ -13,17 +13,19 @@ records stay allocated in IPAM throughout.
 
 from __future__ import annotations
 
+import logging
 import os
 
 from . import osl, plan
 from .backends import ops as O
 from .endpoint import Endpoint
 from .join import record_leave
-from . import marks
+from . import intents, marks
 from .network import Network
 from .sandbox import Sandbox
 
-__all__ = ["restore", "reconcile", "refresh", "count_change", "changes"]
+__all__ = ["restore", "replay_intents", "reconcile", "refresh",
+           "count_change", "changes"]
 
 
 def restore(c) -> None:
@@ -112,6 +114,91 @@ def refresh(c) -> None:
             sb.__dict__.update(fresh.__dict__)
     c._by_container = {sb.container_id(): sb for sb in c._sandboxes.values()}
     c._seen = n
+
+
+log = logging.getLogger("libnetwork")
+
+
+def replay_intents(c) -> None:
+    """Finish what a crash cut short (see :mod:`~libnetwork.intents`):
+    undo the creations of setup changes that never committed, do again the
+    teardowns that did not finish; then drop the committed changes'
+    markers."""
+    markers = {key for key, _ in c.store.list(intents.KIND)}
+    for path, rec in c.intents.pending():
+        if rec["kind"] == "setup":
+            if rec["id"] not in markers:
+                _undo_creations(c, rec["creates"])
+        elif not _redo_teardown(c, rec):
+            continue                        # try again at the next start
+        os.unlink(path)
+    for key in markers:
+        c.store.delete(intents.KIND, key)
+
+
+def _undo_creations(c, creates) -> None:
+    """Delete what an uncommitted change created: its namespaces, and the
+    links it named that still carry the link group it gave them."""
+    by_ns: dict = {}
+    paths = []
+    for entry in creates:
+        if entry[0] == "netns":
+            paths.append(entry[1])
+        else:
+            _, ns, name, group = entry
+            by_ns.setdefault(ns, {})[name] = group
+    batch = []
+    for ns, want in by_ns.items():
+        if ns is not None and (ns in paths or not os.path.exists(ns)):
+            continue                        # goes with its namespace
+        try:
+            links = c.backend.links(ns)
+        except OSError:
+            continue
+        batch += [O.LinkDel(link.name, ns=ns) for link in links
+                  if link.name in want and want[link.name] is not None
+                  and link.group == want[link.name]]
+    batch += [O.NetnsDelete(p) for p in paths if os.path.exists(p)]
+    if batch:
+        c.backend.execute(batch)
+
+
+def _redo_teardown(c, rec) -> bool:
+    """A teardown again, on the restored objects; True when it finished
+    (what it names may be gone already: that is done)."""
+    from . import teardown
+    what = rec["what"]
+    eps = {ep.id(): ep for nw in c._networks.values()
+           for ep in nw.endpoints()}
+    saved, c.intents = c.intents, intents.Intents(
+        c.config.exec_root, c.identity, enabled=False)
+    try:
+        kind = rec["kind"]
+        if kind == "leave":
+            pairs = [(eps[e], c._sandboxes.get(s)) for e, s in what
+                     if e in eps and eps[e].sandbox_id == s]
+            if pairs:
+                teardown.leave(c, pairs)
+        elif kind == "delete_endpoints":
+            mine = [eps[e] for e in what["ids"] if e in eps]
+            if mine:
+                teardown.delete_endpoints(c, mine, True)
+        elif kind == "delete_sandboxes":
+            sbs = [c._sandboxes[s] for s in what["ids"]
+                   if s in c._sandboxes]
+            if sbs:
+                teardown.delete_sandboxes(c, sbs, what["endpoints"])
+        elif kind == "delete_network":
+            nw = c._networks.get(what)
+            if nw is not None:
+                teardown.delete_network(c, nw)
+        return True
+    except Exception as exc:               # noqa: BLE001 - logged, retried
+        log.warning("libnetwork: finishing the interrupted %s: %s",
+                    rec["kind"], exc)
+        return False
+    finally:
+        c.intents = saved
 
 
 def _mounts() -> set:

@@ -17,8 +17,8 @@ import errno
 from . import allocation, osl
 from .backends import ops as O
 from .errors import (
-    ActiveContainer, ActiveEndpoints, Forbidden, NoSuchSandbox, NotJoined,
-    TeardownIncomplete)
+    ActiveContainer, ActiveEndpoints, Conflict, Forbidden, NoSuchSandbox,
+    NotFound, NotJoined, TeardownIncomplete)
 from .join import record_leave
 from .reconcile import count_change, refresh
 from .plan import bulk_delete
@@ -36,14 +36,23 @@ def _gone(r) -> bool:
 
 
 @contextlib.contextmanager
-def _teardown(c):
-    """Lock and store transaction; the transaction commits what was done
-    even when steps failed, then their errors are raised together."""
+def _teardown(c, kind, what):
+    """Lock, intent and store transaction; the transaction commits what
+    was done even when steps failed, then their errors are raised
+    together.  The intent (``kind`` and ``what``: the ids asked for) lets
+    the next start finish a teardown a crash cut short."""
     errors: list = []
-    with c._lock, c.store.transaction():
-        refresh(c)                  # other processes' changes first
-        yield errors
-        count_change(c)
+    with c._lock:
+        intent = c.intents.begin(kind, what)
+        try:
+            with c.store.transaction():
+                refresh(c)          # other processes' changes first
+                yield errors
+                count_change(c)
+        except (NotFound, Conflict, Forbidden):
+            intent.done()           # refused before the kernel was touched
+            raise
+        intent.done()
     if errors:
         raise TeardownIncomplete(errors)
 
@@ -134,7 +143,8 @@ def _new_gateways(c, sbs, errors) -> None:
 def leave(c, pairs) -> None:
     """``Endpoint.leave`` of many: host interfaces deleted in bulk, a new
     default route for sandboxes that lose their gateway endpoint."""
-    with _teardown(c) as errors:
+    with _teardown(c, "leave", [[ep.id(), sb.id() if sb else None]
+                                for ep, sb in pairs]) as errors:
         _leave(c, pairs, errors)
 
 
@@ -156,7 +166,9 @@ def _drop_endpoints(c, eps) -> None:
 def delete_endpoints(c, eps, force: bool) -> None:
     """``Endpoint.delete``: with ``force``, joined endpoints leave first;
     an endpoint whose leave failed stays (joined, with its addresses)."""
-    with _teardown(c) as errors:
+    with _teardown(c, "delete_endpoints",
+                   {"ids": [ep.id() for ep in eps], "force": force}) \
+            as errors:
         joined = [ep for ep in eps if ep.sandbox_id is not None]
         if joined and not force:
             raise ActiveContainer(
@@ -176,7 +188,9 @@ def delete_sandboxes(c, sbs, delete_endpoints: bool = False) -> None:
     namespace could not be deleted stays, without the endpoints that left;
     when the namespace went, so did every interface in it."""
     sbs = list({id(sb): sb for sb in sbs}.values())   # a mention twice
-    with _teardown(c) as errors:
+    with _teardown(c, "delete_sandboxes",
+                   {"ids": [sb.id() for sb in sbs],
+                    "endpoints": delete_endpoints}) as errors:
         for sb in sbs:
             if c._sandboxes.get(sb.id()) is not sb:
                 raise NoSuchSandbox(f"sandbox {sb.container_id()!r} "
@@ -209,7 +223,7 @@ def delete_network(c, nw) -> None:
     """``Network.delete``: the driver's kernel objects, then the pools and
     the record; when the kernel refuses, the network stays as it was."""
     driver = c._drivers[nw.type()]
-    with _teardown(c) as errors:
+    with _teardown(c, "delete_network", nw.id()) as errors:
         c._live_network(nw)
         if driver.singleton:
             raise Forbidden(f"{nw.type()!r} network {nw.name()!r} cannot "

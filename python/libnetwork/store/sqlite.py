@@ -96,13 +96,7 @@ class SQLiteStore:
         if size is None:
             if not create:
                 raise StoreUnusable(self.path, "the file is missing")
-            parent = os.path.dirname(os.path.abspath(self.path))
-            _makedirs(parent, 0o700)
-            # create the file ourselves, so that it is private from the start
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL
-                         | os.O_CLOEXEC, 0o600)
-            os.close(fd)
-            self.created = True
+            self.created = self._create()
         conn = sqlite3.connect(self.path, timeout=self.timeout,
                                isolation_level=None,
                                check_same_thread=False)
@@ -113,14 +107,41 @@ class SQLiteStore:
             raise
         self._conn = conn
 
+    def _create(self) -> bool:
+        """A new store, made whole beside the path and linked into place:
+        no process ever sees it half made (a racing one's link wins, and
+        this one opens that).  True when ours is the one in place."""
+        parent = os.path.dirname(os.path.abspath(self.path))
+        _makedirs(parent, 0o700)
+        tmp = f"{self.path}.new-{os.getpid()}-{threading.get_ident()}"
+        # private from the start: the file is ours before SQLite opens it
+        os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC
+                         | os.O_CLOEXEC, 0o600))
+        try:
+            conn = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL").fetchone()
+                conn.execute(_SCHEMA)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            finally:
+                conn.close()        # the last connection: WAL merged back
+            try:
+                os.link(tmp, self.path)
+                return True
+            except FileExistsError:
+                return False
+        finally:
+            for f in (tmp, tmp + "-wal", tmp + "-shm"):
+                if os.path.exists(f):
+                    os.unlink(f)
+
     # ------------------------------------------------------------ set-up
 
     def _setup(self, conn: sqlite3.Connection, synchronous: str) -> None:
         try:
-            if not self.created:
-                # before anything writes to it (even the switch to WAL
-                # changes the header): is it a store we can trust?
-                self._retry_busy(lambda: self._check(conn))
+            # before anything writes to it (even the switch to WAL changes
+            # the header): is it a store we can trust?
+            self._retry_busy(lambda: self._check(conn))
             self._retry_busy(
                 lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone())
             conn.execute(f"PRAGMA synchronous={synchronous}")
