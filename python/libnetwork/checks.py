@@ -52,6 +52,11 @@ def _show(value) -> str:
     return r if len(r) <= 80 else r[:77] + "..."
 
 
+def _a(word: str) -> str:
+    """The article of ``word``."""
+    return "an" if word[:1] in ("a", "e", "i", "o", "u") else "a"
+
+
 # ------------------------------------------------------- names and ids
 
 def name(kind: str, value) -> str:
@@ -209,7 +214,6 @@ def flag(value, what: str) -> bool:
                            "'true'/'false', '1'/'0')")
 
 
-
 def integer(value, what: str, lo: int, hi: int) -> int:
     """An integer in ``[lo, hi]`` from an int or its decimal text; floats
     (never silently truncated) and bools are refused."""
@@ -243,7 +247,7 @@ def ipam_conf(conf, v6: bool, what: str):
     multicast, link-local or unspecified), the sub-pool inside it, the
     gateway and auxiliary addresses in it, with no prefix length that
     disagrees with it.  Returned as an IpamConf, its fields as given."""
-    from .network import IpamConf
+    from .network import IpamConf       # network.py imports this module
     if isinstance(conf, Mapping):
         unknown = set(conf) - {"preferred_pool", "sub_pool", "gateway",
                                "aux_addresses"}
@@ -298,9 +302,9 @@ def owned(controller, value, cls: type, kind: str):
     """``value`` is a ``cls`` (Network, Endpoint, Sandbox) of
     ``controller``."""
     if not isinstance(value, cls):
-        raise InvalidParameter(f"expected a {kind} (libnetwork.{cls.__name__}"
-                               f"), got {type(value).__name__} "
-                               f"{_show(value)}")
+        raise InvalidParameter(f"expected {_a(kind)} {kind} (libnetwork."
+                               f"{cls.__name__}), got {type(value).__name__}"
+                               f" {_show(value)}")
     if value._c is not controller:
         raise InvalidParameter(f"{kind} {_show(value)} belongs to another "
                                "controller")
@@ -315,7 +319,9 @@ def options(values, kind: str) -> list:
     for opt in values:
         mark = getattr(opt, "option_kind", kind)
         if not callable(opt) or mark != kind:
-            what = f"a {mark} option" if callable(opt) else _show(opt)
-            raise InvalidParameter(f"expected a {kind} option, got {what}")
+            got = (f"{_a(mark)} {mark} option" if callable(opt)
+                   else f"{type(opt).__name__} {_show(opt)}")
+            raise InvalidParameter(f"expected {_a(kind)} {kind} option, got "
+                                   f"{got}")
         out.append(opt)
     return out

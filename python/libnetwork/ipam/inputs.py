@@ -58,10 +58,10 @@ def parse_network(value: object, what: str) -> IPNetwork:
 def parse_address(value: object) -> IPAddress:
     """An address, from an address, an interface or their text (a prefix
     length, if any, is ignored)."""
+    if isinstance(value, _INTERFACE_TYPES):    # before: they are addresses
+        return value.ip
     if isinstance(value, _ADDRESS_TYPES):
         return value
-    if isinstance(value, _INTERFACE_TYPES):
-        return value.ip
     if isinstance(value, str):
         try:
             if "/" in value:
