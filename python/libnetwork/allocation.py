@@ -14,6 +14,7 @@ import ipaddress
 
 from . import netlabel
 from .errors import InvalidParameter, UnknownDriver
+from .ipam.inputs import pool_address
 from .network import IpamConf, IpamInfo
 
 __all__ = ["host_networks", "allocate_network", "release_network",
@@ -58,6 +59,12 @@ def _allocate_pool(ipam, ch, spec, conf: IpamConf, v6: bool) -> IpamInfo:
         spec.address_space, conf.preferred_pool, conf.sub_pool,
         spec.ipam_options, v6)
     ch.on_undo(lambda: ipam.release_pool(pool_id))
+    # an automatic pool is known only now: a prefix length given with the
+    # gateway or an auxiliary address must be its own
+    for what, ip in [("gateway", conf.gateway)] + sorted(
+            (conf.aux_addresses or {}).items()):
+        if ip is not None and ip != "":
+            pool_address(ip, pool, what)
     gw = ipam.request_address(
         pool_id, conf.gateway,
         {netlabel.REQUEST_ADDRESS_TYPE: netlabel.GATEWAY})
@@ -85,6 +92,8 @@ def allocate_endpoint(ipam, ch, nw, ep, driver) -> None:
     spec = ep.spec
     if nw.ipam_v4:
         info = _pool_for(nw.ipam_v4, spec.ipv4)
+        if spec.ipv4:
+            pool_address(spec.ipv4, info.pool, "endpoint ipv4 address")
         ep.addr = ipam.request_address(info.pool_id, spec.ipv4,
                                        spec.ipam_options)
         ep.pool_v4 = info.pool_id
@@ -92,6 +101,8 @@ def allocate_endpoint(ipam, ch, nw, ep, driver) -> None:
     if nw.ipam_v6:
         info6 = _pool_for(nw.ipam_v6, spec.ipv6)
         want = spec.ipv6
+        if want:
+            pool_address(want, info6.pool, "endpoint ipv6 address")
         if want is None:
             want = driver.ipv6_address(nw, ep, info6.pool)
         ep.addr6 = ipam.request_address(info6.pool_id, want,

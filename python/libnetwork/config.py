@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from . import checks
 from .errors import InvalidParameter
 
 DEFAULT_DATA_DIR = "/var/lib/libnetwork"
@@ -34,7 +35,8 @@ class Config:
     host_resolv_conf: str = "/etc/resolv.conf"
 
     def resolved(self) -> "Config":
-        """A copy with environment defaults filled in."""
+        """A copy with environment defaults filled in, its paths checked
+        (strings without NUL)."""
         c = Config(**self.__dict__)
         if c.data_dir is _UNSET:
             c.data_dir = os.environ.get("LIBNETWORK_DATA_DIR", DEFAULT_DATA_DIR)
@@ -43,6 +45,13 @@ class Config:
                                          DEFAULT_EXEC_ROOT)
         if c.backend is None:
             c.backend = os.environ.get("LIBNETWORK_BACKEND") or "native"
+        for key in ("data_dir", "exec_root", "root_namespace",
+                    "host_resolv_conf"):
+            # None: an in-memory store, the process's own namespace
+            if getattr(c, key) is not None or key not in ("data_dir",
+                                                          "root_namespace"):
+                checks.path(getattr(c, key), key)
+        checks.text(c.backend, "backend")
         return c
 
 
@@ -53,9 +62,10 @@ def option_driver_config(network_type: str, options: dict) -> Option:
     """Generic options for one network driver (``OptionDriverConfig``)."""
     if not isinstance(network_type, str) or not network_type:
         raise InvalidParameter(f"driver name {network_type!r}")
+    options = checks.mapping(options, f"options of driver {network_type!r}")
 
     def apply(c: Config):
-        c.driver_config[network_type] = dict(options or {})
+        c.driver_config[network_type] = dict(options)
     return apply
 
 

@@ -29,19 +29,20 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import threading
 import time
 from typing import Optional
 
-from . import allocation, intents, join, marks, osl, reconcile, teardown
+from . import (allocation, checks, intents, join, marks, osl, reconcile,
+               teardown)
 from .backends import select as select_backend
+from .checks import mac as _check_mac, name as _check_name
 from .config import Config
 from .drivers import HostView, builtin_drivers
 from .endpoint import Endpoint, EndpointSpec, spec_options_from_kwargs as \
     ep_kwargs
 from .errors import (
-    Conflict, EndpointNameExists, Forbidden, InvalidName, InvalidParameter,
+    Conflict, EndpointNameExists, Forbidden, InvalidParameter,
     NetworkNameExists, NoSuchNetwork, NoSuchSandbox, UnknownDriver)
 from .ipam import Allocator
 from .network import Network, NetworkSpec, spec_from_kwargs as nw_kwargs
@@ -50,25 +51,6 @@ from .sandbox import Sandbox
 from .store import open_store
 
 __all__ = ["Controller", "new"]
-
-_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
-_MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
-
-
-def _check_name(kind: str, name) -> str:
-    if not isinstance(name, str) or not _NAME.match(name) or len(name) > 255:
-        raise InvalidName(f"invalid {kind} name {name!r}: expected "
-                          "[a-zA-Z0-9][a-zA-Z0-9_.-]*")
-    return name
-
-
-def _check_mac(mac) -> str:
-    if not isinstance(mac, str) or not _MAC.match(mac) or \
-            int(mac[:2], 16) & 1:
-        raise InvalidParameter(f"invalid MAC address {mac!r}: expected a "
-                               "unicast aa:bb:cc:dd:ee:ff")
-    return mac.lower()
-
 
 def new(*options, **kw) -> "Controller":
     """``libnetwork.New``: a controller restored from its store.
@@ -141,9 +123,9 @@ class Controller:
                     *options, **kw) -> Network:
         """``ip link add br-<id> type bridge`` plus IPAM: a new network."""
         _check_name("network", name)
-        if id != "" and (not isinstance(id, str) or not _NAME.match(id)):
-            raise InvalidParameter(f"invalid network id {id!r}: expected "
-                                   "[a-zA-Z0-9][a-zA-Z0-9_.-]* or ''")
+        checks.object_id("network", id, empty=True)
+        checks.text(network_type, "network type")
+        options = checks.options(options, "network")
         driver = self._drivers.get(network_type)
         if driver is None:
             raise UnknownDriver(f"no network driver {network_type!r} "
@@ -179,6 +161,7 @@ class Controller:
         return list(self._networks.values())
 
     def network_by_name(self, name: str) -> Network:
+        _check_name("network", name)
         self._look()
         for nw in self._networks.values():
             if nw.name() == name:
@@ -186,6 +169,7 @@ class Controller:
         raise NoSuchNetwork(f"no network named {name!r}")
 
     def network_by_id(self, id_: str) -> Network:
+        checks.object_id("network", id_)
         self._look()
         nw = self._networks.get(id_)
         if nw is None:
@@ -204,6 +188,7 @@ class Controller:
 
     def new_sandboxes(self, container_ids, *options, **kw) -> list:
         """Many sandboxes (same options) in one netns call and one change."""
+        container_ids = checks.container_ids(container_ids)
         spec = osl.sandbox_spec(options, kw)
         with self._change() as ch:
             sbs, plan = osl.plan_sandboxes(self, list(container_ids), spec)
@@ -216,6 +201,7 @@ class Controller:
         return list(self._sandboxes.values())
 
     def sandbox_by_id(self, id_: str) -> Sandbox:
+        checks.object_id("sandbox", id_)
         self._look()
         sb = self._sandboxes.get(id_)
         if sb is None:
@@ -223,6 +209,7 @@ class Controller:
         return sb
 
     def sandbox_by_container(self, container_id: str) -> Sandbox:
+        checks.container_id(container_id)
         self._look()
         sb = self._by_container.get(container_id)
         if sb is None:
@@ -239,7 +226,8 @@ class Controller:
         ``network``, and the join -- all in one change and one batch per
         socket.  Sandbox options (``option_*``) and endpoint options
         (``create_option_*``) may be mixed.  All or nothing."""
-        cids = list(container_ids)
+        checks.owned(self, network, Network, "network")
+        cids = checks.container_ids(container_ids)
         sb_opts, ep_opts = self._split_options(options)
         spec = osl.sandbox_spec(sb_opts, {k: v for k, v in kw.items()
                                           if k not in _EP_KW})
@@ -260,7 +248,8 @@ class Controller:
     def detach(self, container_ids) -> None:
         """Undo :meth:`attach`: every sandbox of these containers and every
         endpoint joined to it, with one bulk link deletion."""
-        sbs = [self.sandbox_by_container(c) for c in container_ids]
+        sbs = [self.sandbox_by_container(c)
+               for c in checks.container_ids(container_ids)]
         teardown.delete_sandboxes(self, sbs, delete_endpoints=True)
 
     def stop(self) -> None:

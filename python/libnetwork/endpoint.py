@@ -6,9 +6,10 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from . import netlabel
+from . import checks, netlabel
 from .errors import InvalidParameter
 from .options import of_kind
+from .sandbox import Sandbox
 
 __all__ = [
     "Endpoint", "EndpointSpec", "create_option_ipam",
@@ -37,18 +38,33 @@ EndpointOption = Callable[[EndpointSpec], None]
 _kind = of_kind("endpoint")
 
 
+def _address(value, what):
+    """An address asked for (``""``: none); its pool is checked at
+    allocation."""
+    if value is None or value == "":
+        return None
+    return checks.address(value, what, prefix=True)
+
+
 def create_option_ipam(ipv4=None, ipv6=None, ll_ips=None,
                        ipam_options=None) -> EndpointOption:
     """``CreateOptionIpam``: requested addresses and IPAM options."""
+    ipv4 = _address(ipv4, "endpoint ipv4 address")
+    ipv6 = _address(ipv6, "endpoint ipv6 address")
+    ipam_options = checks.mapping(ipam_options, "endpoint IPAM options")
+
     def apply(s: EndpointSpec):
-        s.ipv4 = None if ipv4 is None else str(ipv4)
-        s.ipv6 = None if ipv6 is None else str(ipv6)
-        s.ipam_options.update(ipam_options or {})
+        s.ipv4 = ipv4
+        s.ipv6 = ipv6
+        s.ipam_options.update(ipam_options)
     return _kind(apply)
 
 
 def create_option_mac_address(mac: str) -> EndpointOption:
-    """The endpoint's MAC (else 02:42 followed by its IPv4 address)."""
+    """The endpoint's MAC (else 02:42 followed by its IPv4 address): a
+    unicast, non-zero ``aa:bb:cc:dd:ee:ff``, checked now."""
+    mac = checks.mac(mac)
+
     def apply(s: EndpointSpec):
         s.mac = mac
     return _kind(apply)
@@ -57,37 +73,57 @@ def create_option_mac_address(mac: str) -> EndpointOption:
 def create_option_exposed_ports(ports) -> EndpointOption:
     """``CreateOptionExposedPorts``: ``[(proto, port), ...]``; recorded now,
     programmed by the firewall."""
+    pairs = [tuple(checks.sequence(p, "exposed port (proto, port)"))
+             for p in checks.sequence(ports, "exposed ports")]
+    for p in pairs:
+        if len(p) != 2:
+            raise InvalidParameter(f"exposed port {p!r}: expected a "
+                                   "(proto, port) pair")
+
     def apply(s: EndpointSpec):
-        s.exposed_ports = [tuple(p) for p in ports]
+        s.exposed_ports = list(pairs)
     return _kind(apply)
 
 
 def create_option_port_mapping(bindings) -> EndpointOption:
     """``CreateOptionPortMapping``: ``[{"proto": "tcp", "port": 80,
     "host_ip": "0.0.0.0", "host_port": 8080}, ...]``; recorded now."""
+    maps = [checks.mapping(b, "port mapping")
+            for b in checks.sequence(bindings, "port mappings")]
+
     def apply(s: EndpointSpec):
-        s.port_mapping = [dict(b) for b in bindings]
+        s.port_mapping = [dict(b) for b in maps]
     return _kind(apply)
 
 
 def create_option_alias(name: str, alias: str) -> EndpointOption:
+    name = checks.token(name, "alias key")
+    alias = checks.token(alias, "alias")
+
     def apply(s: EndpointSpec):
         s.aliases[name] = alias
     return _kind(apply)
 
 
 def create_option_dns(servers) -> EndpointOption:
+    servers = [checks.address(x, "endpoint DNS server")
+               for x in checks.sequence(servers, "endpoint DNS servers")]
+
     def apply(s: EndpointSpec):
-        s.dns = [str(x) for x in servers]
+        s.dns = list(servers)
     return _kind(apply)
 
 
 def endpoint_option_generic(generic: dict) -> EndpointOption:
-    """``EndpointOptionGeneric``; ``netlabel.MAC_ADDRESS`` sets the MAC."""
+    """``EndpointOptionGeneric``; ``netlabel.MAC_ADDRESS`` sets the MAC
+    (checked now, as :func:`create_option_mac_address`)."""
+    g = checks.mapping(generic, "generic endpoint options")
+    mac = g.pop(netlabel.MAC_ADDRESS, None)
+    mac = None if mac is None else checks.mac(mac)
+
     def apply(s: EndpointSpec):
-        g = dict(generic or {})
-        if netlabel.MAC_ADDRESS in g:
-            s.mac = str(g.pop(netlabel.MAC_ADDRESS))
+        if mac is not None:
+            s.mac = mac
         s.generic.update(g)
     return _kind(apply)
 
@@ -104,7 +140,8 @@ def spec_options_from_kwargs(kw: dict) -> list:
         out.append(create_option_exposed_ports(kw.pop("exposed_ports")))
     if "port_mapping" in kw:
         out.append(create_option_port_mapping(kw.pop("port_mapping")))
-    for name, alias in (kw.pop("aliases", None) or {}).items():
+    for name, alias in checks.mapping(kw.pop("aliases", None),
+                                      "aliases").items():
         out.append(create_option_alias(name, alias))
     if "dns" in kw:
         out.append(create_option_dns(kw.pop("dns")))
@@ -202,10 +239,12 @@ class Endpoint:
     def join(self, sandbox, *options) -> None:
         """Attach to ``sandbox``: ``ip link add ... netns <sandbox>``, the
         address, the default route.  A second join raises AlreadyJoined."""
+        checks.owned(self._c, sandbox, Sandbox, "sandbox")
         self._c._join_many([(self, sandbox)])
 
     def leave(self, sandbox, *options) -> None:
         """Detach from ``sandbox`` (NotJoined if not joined to it)."""
+        checks.owned(self._c, sandbox, Sandbox, "sandbox")
         self._c._leave_many([(self, sandbox)])
 
     def delete(self, force: bool = False) -> None:

@@ -13,10 +13,13 @@ same as keyword arguments::
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from . import checks
 from .errors import InvalidParameter, NoSuchEndpoint
+from .options import of_kind
 
 __all__ = [
     "Network", "NetworkSpec", "IpamConf", "IpamInfo",
@@ -98,71 +101,86 @@ class NetworkSpec:
 NetworkOption = Callable[[NetworkSpec], None]
 
 
-def _confs(confs, what):
-    out = []
-    for c in confs or ():
-        if isinstance(c, dict):
-            c = IpamConf(**c)
-        if not isinstance(c, IpamConf):
-            raise InvalidParameter(f"{what}: expected IpamConf, got {c!r}")
-        out.append(c)
-    return out
+_kind = of_kind("network")
+
+
+def _confs(confs, v6: bool):
+    what = "ipv6" if v6 else "ipv4"
+    return [checks.ipam_conf(c, v6, f"{what}[{i}]") for i, c in
+            enumerate(checks.sequence(() if confs is None else confs,
+                                      f"{what} (IpamConf list)"))]
 
 
 def network_option_generic(generic: dict) -> NetworkOption:
     """Driver options (``NetworkOptionGeneric``); ``netlabel.ENABLE_IPV6``
     and ``netlabel.INTERNAL`` keys are honoured as in libnetwork."""
+    g = checks.mapping(generic, "generic network options")
+    v6 = g.pop("com.docker.network.enable_ipv6", None)
+    v6 = None if v6 is None else checks.flag(v6, "enable_ipv6")
+    internal = g.pop("com.docker.network.internal", None)
+    internal = None if internal is None else checks.flag(internal, "internal")
+    inner = g.pop("com.docker.network.generic", None)
+    if isinstance(inner, Mapping):
+        g.update(checks.mapping(inner, "com.docker.network.generic"))
+
     def apply(s: NetworkSpec):
-        g = dict(generic or {})
-        if "com.docker.network.enable_ipv6" in g:
-            s.enable_ipv6 = bool(g.pop("com.docker.network.enable_ipv6"))
-        if "com.docker.network.internal" in g:
-            s.internal = bool(g.pop("com.docker.network.internal"))
-        inner = g.pop("com.docker.network.generic", None)
-        if isinstance(inner, dict):
-            g.update(inner)
+        if v6 is not None:
+            s.enable_ipv6 = v6
+        if internal is not None:
+            s.internal = internal
         s.generic.update(g)
-    return apply
+    return _kind(apply)
 
 
 def network_option_driver_opts(opts: dict) -> NetworkOption:
     """``NetworkOptionDriverOpts``: string options for the driver."""
+    opts = checks.mapping(opts, "driver options")
+
     def apply(s: NetworkSpec):
-        s.generic.update(opts or {})
-    return apply
+        s.generic.update(opts)
+    return _kind(apply)
 
 
 def network_option_enable_ipv6(enable: bool = True) -> NetworkOption:
+    enable = checks.flag(enable, "enable_ipv6")
+
     def apply(s: NetworkSpec):
-        s.enable_ipv6 = bool(enable)
-    return apply
+        s.enable_ipv6 = enable
+    return _kind(apply)
 
 
 def network_option_internal_network() -> NetworkOption:
     """No default route and no outside connectivity."""
     def apply(s: NetworkSpec):
         s.internal = True
-    return apply
+    return _kind(apply)
 
 
 def network_option_labels(labels: dict) -> NetworkOption:
+    labels = checks.mapping(labels, "network labels", str_values=True)
+
     def apply(s: NetworkSpec):
-        s.labels.update(labels or {})
-    return apply
+        s.labels.update(labels)
+    return _kind(apply)
 
 
 def network_option_ipam(driver: str = "default", address_space: str = "",
                         ipv4=None, ipv6=None, options=None) -> NetworkOption:
-    """``NetworkOptionIpam``: the IPAM driver, address space and pools."""
-    v4, v6 = _confs(ipv4, "ipv4"), _confs(ipv6, "ipv6")
+    """``NetworkOptionIpam``: the IPAM driver, address space and pools
+    (each pool checked now: a usable subnet of the family, its gateway
+    and auxiliary addresses inside it)."""
+    driver = checks.text(driver or "default", "IPAM driver")
+    address_space = checks.text(address_space or "", "address space")
+    v4, v6 = _confs(ipv4, False), _confs(ipv6, True)
+    options = checks.mapping(options, "IPAM options")
 
     def apply(s: NetworkSpec):
-        s.ipam_driver = driver or "default"
-        s.address_space = address_space or ""
+        s.ipam_driver = driver
+        s.address_space = address_space
         s.ipv4 = list(v4)
         s.ipv6 = list(v6)
-        s.ipam_options = dict(options or {})
-    return apply
+        s.ipam_options = dict(options)
+    return _kind(apply)
 
 
 def spec_from_kwargs(kw: dict) -> list:
@@ -170,7 +188,7 @@ def spec_from_kwargs(kw: dict) -> list:
     out = []
     if "enable_ipv6" in kw:
         out.append(network_option_enable_ipv6(kw.pop("enable_ipv6")))
-    if kw.pop("internal", False):
+    if checks.flag(kw.pop("internal", False), "internal"):
         out.append(network_option_internal_network())
     if "labels" in kw:
         out.append(network_option_labels(kw.pop("labels")))
@@ -257,22 +275,27 @@ class Network:
     def create_endpoint(self, name: str, *options, **kw):
         """``ip link add`` happens at join; this reserves the endpoint's
         addresses and MAC.  Options: ``create_option_*``."""
-        return self._c._create_endpoints(self, [name], options, kw)[0]
+        return self._c._create_endpoints(
+            self, [name], checks.options(options, "endpoint"), kw)[0]
 
     def create_endpoints(self, names, *options, **kw) -> list:
         """Many endpoints at once, in one store transaction (all or none)."""
-        return self._c._create_endpoints(self, list(names), options, kw)
+        return self._c._create_endpoints(
+            self, checks.sequence(names, "endpoint names"),
+            checks.options(options, "endpoint"), kw)
 
     def endpoints(self) -> list:
         return list(self._endpoints.values())
 
     def endpoint_by_name(self, name: str):
+        checks.name("endpoint", name)
         for ep in self._endpoints.values():
             if ep.name() == name:
                 return ep
         raise NoSuchEndpoint(f"no endpoint {name!r} in network {self._name!r}")
 
     def endpoint_by_id(self, id_: str):
+        checks.object_id("endpoint", id_)
         ep = self._endpoints.get(id_)
         if ep is None:
             raise NoSuchEndpoint(f"no endpoint with id {id_!r} in network "

@@ -14,10 +14,10 @@ import secrets
 import shutil
 import time
 
-from . import marks
+from . import checks, marks
 from . import sandbox_files as files
 from .backends import ops as O
-from .errors import InvalidName, SandboxExists
+from .errors import SandboxExists
 from .plan import Phase, Step
 from .sandbox import (InterfaceStatistics, Sandbox, SandboxSpec,
                       spec_options_from_kwargs)
@@ -32,7 +32,8 @@ def new_id() -> str:
 
 def sandbox_spec(options, kw) -> SandboxSpec:
     spec = SandboxSpec()
-    for opt in list(options) + spec_options_from_kwargs(dict(kw)):
+    for opt in (checks.options(options, "sandbox")
+                + spec_options_from_kwargs(dict(kw))):
         opt(spec)
     return spec
 
@@ -43,8 +44,7 @@ def plan_sandboxes(c, cids, spec):
     plan, sbs, seen = [], [], set()
     root_key = c.config.root_namespace or f"/proc/{os.getpid()}/ns/net"
     for cid in cids:
-        if not isinstance(cid, str) or not cid.strip():
-            raise InvalidName(f"invalid container id {cid!r}")
+        checks.container_id(cid)
         if cid in c._by_container or cid in seen:
             raise SandboxExists(f"container {cid!r} has a sandbox")
         seen.add(cid)

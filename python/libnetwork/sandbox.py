@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple, Optional
 
+from . import checks
 from .errors import InvalidParameter
 from .options import of_kind
 
@@ -49,12 +51,16 @@ _kind = of_kind("sandbox")
 
 
 def option_hostname(name: str) -> SandboxOption:
+    name = checks.token(name, "hostname", empty=True)
+
     def apply(s):
         s.hostname = name
     return _kind(apply)
 
 
 def option_domainname(name: str) -> SandboxOption:
+    name = checks.token(name, "domain name", empty=True)
+
     def apply(s):
         s.domainname = name
     return _kind(apply)
@@ -62,36 +68,49 @@ def option_domainname(name: str) -> SandboxOption:
 
 def option_extra_host(name: str, ip: str) -> SandboxOption:
     """An ``IP<TAB>name`` line in the sandbox's hosts file."""
+    name = checks.token(name, "extra host name")
+    ip = checks.address(ip, f"address of extra host {name!r}")
+
     def apply(s):
-        s.extra_hosts.append((name, str(ip)))
+        s.extra_hosts.append((name, ip))
     return _kind(apply)
 
 
 def option_dns(server: str) -> SandboxOption:
+    server = checks.address(server, "DNS server")
+
     def apply(s):
-        s.dns.append(str(server))
+        s.dns.append(server)
     return _kind(apply)
 
 
 def option_dns_search(domain: str) -> SandboxOption:
+    domain = checks.token(domain, "DNS search domain")
+
     def apply(s):
         s.dns_search.append(domain)
     return _kind(apply)
 
 
 def option_dns_options(opt: str) -> SandboxOption:
+    opt = checks.token(opt, "DNS option")
+
     def apply(s):
         s.dns_options.append(opt)
     return _kind(apply)
 
 
 def option_hosts_path(path: str) -> SandboxOption:
+    path = checks.path(path, "hosts path")
+
     def apply(s):
         s.hosts_path = path
     return _kind(apply)
 
 
 def option_resolv_conf_path(path: str) -> SandboxOption:
+    path = checks.path(path, "resolv.conf path")
+
     def apply(s):
         s.resolv_conf_path = path
     return _kind(apply)
@@ -105,8 +124,10 @@ def option_use_default_sandbox() -> SandboxOption:
 
 
 def option_labels(labels: dict) -> SandboxOption:
+    labels = checks.mapping(labels, "sandbox labels", str_values=True)
+
     def apply(s):
-        s.labels.update(labels or {})
+        s.labels.update(labels)
     return _kind(apply)
 
 
@@ -123,13 +144,21 @@ def spec_options_from_kwargs(kw: dict) -> list:
         if k in kw:
             out.append(fn(kw.pop(k)))
     extra = kw.pop("extra_hosts", None) or ()
-    for name, ip in (extra.items() if isinstance(extra, dict) else extra):
+    if not isinstance(extra, Mapping):
+        extra = [checks.sequence(h, "extra host (name, address)")
+                 for h in checks.sequence(extra, "extra_hosts")]
+        if any(len(h) != 2 for h in extra):
+            raise InvalidParameter(f"extra_hosts={extra!r}: expected "
+                                   "(name, address) pairs")
+    for name, ip in (extra.items() if isinstance(extra, Mapping) else extra):
         out.append(option_extra_host(name, ip))
     for k, fn in (("dns", option_dns), ("dns_search", option_dns_search),
                   ("dns_options", option_dns_options)):
-        for v in kw.pop(k, None) or ():
+        values = kw.pop(k, None)
+        for v in () if values is None else checks.sequence(values, k):
             out.append(fn(v))
-    if kw.pop("use_default_sandbox", False):
+    if checks.flag(kw.pop("use_default_sandbox", False),
+                   "use_default_sandbox"):
         out.append(option_use_default_sandbox())
     if kw:
         raise InvalidParameter(f"unknown sandbox option(s): {sorted(kw)}")

@@ -215,20 +215,56 @@ def _routes(backend, ns, idx=None) -> list:
                                              and r.dst.is_link_local))
 
 
+def _link(l, idx) -> tuple:
+    """A link as a snapshot keeps it: name, kind, MTU, up, master, group;
+    the MAC too, except a bridge's (the kernel takes its lowest port's,
+    which a veth that came and went may leave changed)."""
+    return (l.name, l.kind, "" if l.kind == "bridge" else l.mac, l.mtu,
+            bool(l.flags & IFF_UP), idx.get(l.master) if l.master else None,
+            l.group)
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        return f"<{type(exc).__name__}>"
+
+
+def _files(c) -> dict:
+    """The exec root's top level, every file and directory of the
+    sandboxes' files directory with its content, and each sandbox's hosts
+    and resolv.conf wherever they are."""
+    out = {"<exec>/": sorted(os.listdir(c.config.exec_root))}
+    for top, dirs, files in os.walk(c.files_dir):
+        rel = os.path.relpath(top, c.files_dir)
+        out[f"{rel}/"] = sorted(dirs)
+        for f in files:
+            out[os.path.join(rel, f)] = _read(os.path.join(top, f))
+    for sb in c.sandboxes():
+        for p in (sb.hosts_path, sb.resolv_conf_path):
+            if p:
+                out[p] = _read(p)
+    return out
+
+
 def snapshot(c, backend) -> dict:
-    """Everything a failed call must leave as it was: root links (names,
-    masters, addresses), the exec root's namespaces and their contents, the
-    store (every kind, with blobs), the controller's object lists, and the
-    IPAM state."""
+    """Everything a failed call must leave as it was: root links (name,
+    kind, MTU, MAC, state, master, group), addresses and routes, the exec
+    root's namespaces and their links, addresses and routes, the sandbox
+    files, the store (every kind, with blobs), the controller's objects
+    (lists and every field they record) and the IPAM state."""
     root_links = backend.links(None)
     idx = {l.index: l.name for l in root_links}
     snap = dict(
-        root_links=sorted((l.name, idx.get(l.master)) for l in root_links),
+        root_links=sorted(_link(l, idx) for l in root_links),
         root_addrs=sorted((idx.get(a.index), str(a.address))
                           for a in backend.addresses(None)
                           if not a.address.ip.is_link_local),
         root_routes=_routes(backend, None, idx),
         netns=sorted(os.listdir(c.netns_dir)),
+        files=_files(c),
         store={k: c.store.list(k) for k in STORE_KINDS},
         blobs={k: {key: c.store.get_blob(k, key) for key, _ in
                    c.store.list(k)} for k in ("ipam_pool",)},
@@ -239,6 +275,9 @@ def snapshot(c, backend) -> dict:
                           if e.info().iface() else None,
                           None if e.sandbox() is None else e.sandbox().id())
                          for n in c.networks() for e in n.endpoints()),
+        objects=sorted(repr(o.to_json()) for o in
+                       c.networks() + c.sandboxes()
+                       + [e for n in c.networks() for e in n.endpoints()]),
         ipam=c.ipam.dump(),
     )
     ns = {}
@@ -246,11 +285,11 @@ def snapshot(c, backend) -> dict:
         p = os.path.join(c.netns_dir, name)
         if is_netns(p):
             links = backend.links(p)
-            ns[name] = (sorted(l.name for l in links),
+            nidx = {l.index: l.name for l in links}
+            ns[name] = (sorted(_link(l, nidx) for l in links),
                         sorted(str(a.address) for a in backend.addresses(p)
                                if not a.address.ip.is_link_local),
-                        _routes(backend, p,
-                                {l.index: l.name for l in links}))
+                        _routes(backend, p, nidx))
     snap["ns_contents"] = ns
     return snap
 

@@ -89,7 +89,7 @@ CASES = {
     "second-join-same": (lambda w: w.joined.join(w.sb),
                          errors.AlreadyJoined),
     "leave-not-joined": (lambda w: w.free.leave(w.sb), errors.NotJoined),
-    "leave-none": (lambda w: w.free.leave(None), errors.NotJoined),
+    "leave-none": (lambda w: w.free.leave(None), errors.InvalidParameter),
     "leave-other-sandbox": (lambda w: w.joined.leave(w.sb2),
                             errors.NotJoined),
     "delete-endpoint-joined": (lambda w: w.joined.delete(),

@@ -107,9 +107,13 @@ def _predict_and_run(m, c, nw, call):
             if name not in m.eps:
                 return "skip", None
             cid = m.eps[name]["sb"]
-            want = None if cid else errors.NotJoined
+            # not joined: leave some sandbox (NotJoined), or None, which
+            # is no sandbox at all (InvalidParameter)
+            other = cid or next(iter(sorted(m.sbs)), None)
+            want = (None if cid else errors.NotJoined if other
+                    else errors.InvalidParameter)
             nw.endpoint_by_name(name).leave(
-                c.sandbox_by_container(cid) if cid else None)
+                c.sandbox_by_container(other) if other else None)
             if want is None:
                 m.leave(name)
         elif kind == "del_ep":

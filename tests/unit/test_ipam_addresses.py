@@ -231,9 +231,11 @@ def test_v6_pools_larger_than_64_are_refused(pool):
 
 
 def test_v4_and_v6_pools_do_not_overlap_each_other():
+    """The same integer range in both families (::a00:0/120 is ::10.0.0.0)
+    is no overlap."""
     a = make()
-    a.request_pool(LOCAL, "::/64", v6=True)
-    a.request_pool(LOCAL, "0.0.0.0/24")
+    a.request_pool(LOCAL, "::a00:0/120", v6=True)
+    a.request_pool(LOCAL, "10.0.0.0/24")
 
 
 # ------------------------------------------------------------- threading

@@ -24,13 +24,14 @@ def _bad(op, field, value, why):
     return InvalidParameter(f"{type(op).__name__}.{field}={value!r}: {why}")
 
 
-_BAD_IFNAME_CHAR = re.compile("[/: \t\n\r\f\v\0]")
+_BAD_IFNAME_CHAR = re.compile("[/:% \t\n\r\f\v\0]")
 _valid_ifnames: dict = {}      # name -> its bytes: names repeat ("eth0")
 
 
 def check_ifname(op, field, name):
     """Interface names are 1..15 bytes, not '.'/'..', no '/', ':' or space
-    (the kernel's dev_valid_name)."""
+    (the kernel's dev_valid_name), and no '%' (which the kernel expands:
+    ``br%d`` would create ``br0``)."""
     raw = _valid_ifnames.get(name) if type(name) is str else None
     if raw is not None:
         return raw

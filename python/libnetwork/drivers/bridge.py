@@ -39,9 +39,9 @@ import random
 
 import errno
 
-from .. import netlabel
+from .. import checks, netlabel
 from ..backends import ops as O
-from ..errors import BridgeFull, Conflict, InvalidParameter, PoolOverlap
+from ..errors import BridgeFull, Conflict, PoolOverlap
 from . import Driver, Phase, Step
 from .steps import configure_interface, gateway_routes
 
@@ -89,23 +89,13 @@ class BridgeDriver(Driver):
         other bridge networks (same bridge name, overlapping subnet)."""
         opts = dict(self.options.get(netlabel.GENERIC_DATA, {}) or {})
         opts.update(nw.spec.generic)
-        name = opts.get(netlabel.BRIDGE_NAME) or f"br-{nw.id()[:12]}"
-        if (not isinstance(name, str) or not 0 < len(name.encode()) < 16
-                or any(c in name for c in "/: \t\n")):
-            raise InvalidParameter(f"{netlabel.BRIDGE_NAME}={name!r}: an "
-                                   "interface name of 1 to 15 bytes")
-        mtu = int(opts.get(netlabel.DRIVER_MTU) or DEFAULT_MTU)
-        if not 68 <= mtu <= 65535:
-            raise InvalidParameter(f"{netlabel.DRIVER_MTU}={mtu}: 68..65535")
-        queues = opts.get(VETH_QUEUES, DEFAULT_VETH_QUEUES)
-        try:
-            queues = int(queues)
-        except (TypeError, ValueError):
-            queues = -1
-        if not 0 <= queues <= O.MAX_QUEUES:
-            raise InvalidParameter(f"{VETH_QUEUES}={opts.get(VETH_QUEUES)!r}:"
-                                   f" 0 (the kernel's default) to "
-                                   f"{O.MAX_QUEUES}")
+        name = checks.ifname(opts.get(netlabel.BRIDGE_NAME)
+                             or f"br-{nw.id()[:12]}", netlabel.BRIDGE_NAME)
+        mtu = checks.mtu(opts.get(netlabel.DRIVER_MTU),
+                         netlabel.DRIVER_MTU) or DEFAULT_MTU
+        # 0: the kernel's default
+        queues = checks.integer(opts.get(VETH_QUEUES, DEFAULT_VETH_QUEUES),
+                                VETH_QUEUES, 0, O.MAX_QUEUES)
         for other in others:
             if other.type() != self.type:
                 continue

@@ -27,7 +27,9 @@ Kernel shape (``ip`` equivalents), for macvlan:
 
 from __future__ import annotations
 
-from .. import netlabel
+import re
+
+from .. import checks, netlabel
 from ..backends import ops as O
 from ..errors import InvalidParameter, ParentInUse
 from . import Driver, Phase, Step
@@ -52,19 +54,12 @@ class LowerDriver(Driver):
             raise InvalidParameter(
                 f"a {self.type} network needs -o {PARENT}=INTERFACE (the "
                 "host interface its endpoints sit on)")
+        checks.ifname(parent, PARENT)
         mode = opts.get(self.mode_option) or self.default_mode
-        if mode not in self.modes:
+        if not isinstance(mode, str) or mode not in self.modes:
             raise InvalidParameter(f"{self.mode_option}={mode!r}: one of "
                                    f"{', '.join(self.modes)}")
-        mtu = opts.get(netlabel.DRIVER_MTU)
-        try:
-            mtu = None if mtu in (None, "", 0, "0") else int(mtu)
-        except (TypeError, ValueError):
-            mtu = -1
-        if mtu is not None and not 68 <= mtu <= 65535:
-            raise InvalidParameter(f"{netlabel.DRIVER_MTU}="
-                                   f"{opts.get(netlabel.DRIVER_MTU)!r}: "
-                                   "68..65535")
+        mtu = checks.mtu(opts.get(netlabel.DRIVER_MTU), netlabel.DRIVER_MTU)
         for other in others:
             if other.type() == self.type and \
                     other.driver_state.get("parent") == parent:
@@ -75,7 +70,8 @@ class LowerDriver(Driver):
         base, dot, vid = parent.rpartition(".")
         vlan = None
         if parent not in links:
-            if not (dot and vid.isdigit() and 1 <= int(vid) <= 4094):
+            if not (dot and re.fullmatch("[0-9]{1,4}", vid)
+                    and 1 <= int(vid) <= 4094):
                 raise InvalidParameter(f"parent interface {parent!r} does "
                                        "not exist")
             if base not in links:

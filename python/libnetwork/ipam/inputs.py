@@ -3,6 +3,9 @@
 Every function here is pure: it turns what a caller passed (CIDR strings,
 ``ipaddress`` objects, option mappings, the host's networks) into
 ``ipaddress`` values, or raises InvalidParameter saying what was wrong.
+Pools are usable subnets: none overlaps the loopback, link-local or
+multicast ranges or holds the unspecified address (libnetwork refuses
+them too); an address given with a prefix length must have its pool's.
 """
 
 from __future__ import annotations
@@ -10,12 +13,12 @@ from __future__ import annotations
 import ipaddress
 from typing import Iterable, Mapping, Optional, Union
 
-from ..errors import InvalidParameter
+from ..errors import AddressOutOfRange, InvalidParameter
 from .pools import IPNetwork, Ranges, network_range
 
 __all__ = ["IPNetwork", "IPAddress", "IPInterface", "MIN_V6_PREFIX",
-           "parse_network", "parse_address", "check_options",
-           "pool_request", "host_ranges"]
+           "parse_network", "parse_address", "check_usable", "pool_address",
+           "check_options", "pool_request", "host_ranges"]
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
@@ -26,6 +29,12 @@ _INTERFACE_TYPES = (ipaddress.IPv4Interface, ipaddress.IPv6Interface)
 #: IPv6 pools may not be larger than this many addresses (the bitmap's
 #: ordinals are 64-bit).
 MIN_V6_PREFIX = 64
+
+#: Ranges no pool may overlap, and what they are.
+UNUSABLE = tuple((ipaddress.ip_network(net), why) for net, why in (
+    ("127.0.0.0/8", "loopback"), ("169.254.0.0/16", "link-local"),
+    ("224.0.0.0/4", "multicast"), ("::1/128", "loopback"),
+    ("fe80::/10", "link-local"), ("ff00::/8", "multicast")))
 
 
 def parse_network(value: object, what: str) -> IPNetwork:
@@ -49,10 +58,10 @@ def parse_network(value: object, what: str) -> IPNetwork:
 def parse_address(value: object) -> IPAddress:
     """An address, from an address, an interface or their text (a prefix
     length, if any, is ignored)."""
+    if isinstance(value, _INTERFACE_TYPES):    # before: they are addresses
+        return value.ip
     if isinstance(value, _ADDRESS_TYPES):
         return value
-    if isinstance(value, _INTERFACE_TYPES):
-        return value.ip
     if isinstance(value, str):
         try:
             if "/" in value:
@@ -64,6 +73,41 @@ def parse_address(value: object) -> IPAddress:
     raise InvalidParameter(
         f"address must be an IP address string or ipaddress object, got "
         f"{value!r}")
+
+
+def check_usable(net: IPNetwork, what: str) -> IPNetwork:
+    """``net`` if addresses can be handed out of it: it holds no
+    unspecified address (``0.0.0.0``, ``::``) and overlaps no loopback,
+    link-local or multicast range."""
+    if net.network_address.is_unspecified:
+        raise InvalidParameter(
+            f"{what} {net} holds the unspecified address "
+            f"{net.network_address}")
+    for bad, why in UNUSABLE:
+        if bad.version == net.version and net.overlaps(bad):
+            raise InvalidParameter(
+                f"{what} {net} overlaps the {why} range {bad}")
+    return net
+
+
+def pool_address(value: object, net: IPNetwork, what: str) -> IPAddress:
+    """An address asked for in pool ``net`` (a gateway, an auxiliary or an
+    endpoint's address): inside it (AddressOutOfRange), and a prefix
+    length, if given, the pool's (``10.0.0.1/16`` is no gateway of
+    ``10.0.0.0/24``)."""
+    ip = parse_address(value)
+    plen = None
+    if isinstance(value, _INTERFACE_TYPES):
+        plen = value.network.prefixlen
+    elif isinstance(value, str) and "/" in value:
+        plen = ipaddress.ip_interface(value.strip()).network.prefixlen
+    if plen is not None and plen != net.prefixlen:
+        raise InvalidParameter(
+            f"{what} {value!r}: prefix length /{plen} disagrees with the "
+            f"pool {net}")
+    if ip.version != net.version or ip not in net:
+        raise AddressOutOfRange(f"{what} {value!r} is outside the pool {net}")
+    return ip
 
 
 def check_options(options: object) -> Mapping:
@@ -103,6 +147,7 @@ def pool_request(pool: object, sub_pool: object, v6: object
         raise InvalidParameter(
             f"IPv6 pool {net} is too large: the largest pool the "
             f"allocator handles is a /{MIN_V6_PREFIX} (2**64 addresses)")
+    check_usable(net, "pool")
     sub = None
     if sub_pool is not None:
         sub = parse_network(sub_pool, "sub-pool")

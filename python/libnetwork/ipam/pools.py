@@ -168,6 +168,8 @@ def _parse_source(entry: object, index: int) -> tuple[IPNetwork, int]:
         raise InvalidParameter(
             f"default pool #{index}: base {net} is IPv6; default pools are "
             f"IPv4 only (IPv6 networks need an explicit pool)")
+    from .inputs import check_usable   # inputs imports this module
+    check_usable(net, f"default pool #{index}: base")
     if isinstance(size, bool) or not isinstance(size, int):
         raise InvalidParameter(
             f"default pool #{index}: size must be an integer prefix length, "
