@@ -38,6 +38,7 @@ from . import (allocation, checks, intents, join, marks, osl, reconcile,
 from .backends import select as select_backend
 from .checks import mac as _check_mac, name as _check_name
 from .config import Config
+from .dirs import makedirs
 from .drivers import HostView, builtin_drivers
 from .endpoint import Endpoint, EndpointSpec, spec_options_from_kwargs as \
     ep_kwargs
@@ -83,8 +84,8 @@ class Controller:
         self._markers: list = []         # committed intents' markers
         self.netns_dir = os.path.join(config.exec_root, "netns")
         self.files_dir = os.path.join(config.exec_root, "sandboxes")
-        os.makedirs(self.netns_dir, mode=0o755, exist_ok=True)
-        os.makedirs(self.files_dir, mode=0o755, exist_ok=True)
+        makedirs(self.netns_dir, 0o755)
+        makedirs(self.files_dir, 0o755)
         self.backend = select_backend(config.backend,
                                       root=config.root_namespace)
         try:

@@ -26,6 +26,7 @@ import os
 import secrets
 
 from .backends import ops as O
+from .dirs import makedirs
 
 __all__ = ["Intents", "creations"]
 
@@ -101,7 +102,7 @@ class Intents:
         self.prefix = identity[:8]
         self.enabled = enabled
         if enabled:
-            os.makedirs(self.dir, mode=0o700, exist_ok=True)
+            makedirs(self.dir, 0o700)
 
     def begin(self, kind: str, what=None):
         """A new intent: ``kind`` ``"setup"`` or a teardown's name, with

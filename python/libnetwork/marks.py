@@ -23,6 +23,7 @@ import re
 import secrets
 
 from .errors import Conflict
+from .dirs import makedirs
 
 __all__ = ["identity", "read_identity", "register_owner", "owner_of",
            "link_alias", "is_mine", "netns_name",
@@ -77,7 +78,7 @@ def register_owner(exec_root: str, ident: str, data_dir) -> None:
     directory, so that a store lost later can still be told from the
     other stores sharing the exec root."""
     d = os.path.join(exec_root, OWNERS)
-    os.makedirs(d, mode=0o755, exist_ok=True)
+    makedirs(d, 0o755)
     path = os.path.join(d, ident)
     want = os.path.abspath(data_dir) if data_dir else ""
     try:

@@ -17,6 +17,7 @@ import time
 from . import checks, marks
 from . import sandbox_files as files
 from .backends import ops as O
+from .dirs import makedirs
 from .errors import SandboxExists
 from .plan import Phase, Step
 from .sandbox import (InterfaceStatistics, Sandbox, SandboxSpec,
@@ -71,7 +72,7 @@ def commit_sandboxes(c, ch, sbs, hosts=True) -> None:
     the store (undone with the change)."""
     for sb in sbs:
         d = files_dir(c, sb)
-        os.makedirs(d, mode=0o755, exist_ok=True)
+        makedirs(d, 0o755)
         ch.on_undo(lambda d=d: shutil.rmtree(d, ignore_errors=True))
         sb.hosts_path = sb.spec.hosts_path or os.path.join(d, "hosts")
         sb.resolv_conf_path = (sb.spec.resolv_conf_path

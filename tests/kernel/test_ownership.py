@@ -126,3 +126,31 @@ def test_missing_store_with_namespaces_refuses(make_ctl, tmp_path, netns):
     assert (sorted(ns_links(netns)), sorted(os.listdir(c.netns_dir))) == \
         before
     assert is_netns(key) and not os.path.exists(db)
+
+
+@pytest.mark.parametrize("umask", [0o077, 0o000, 0o022])
+def test_directory_modes_whatever_the_umask(make_ctl, nsdir, tmp_path,
+                                            umask):
+    """Every directory the controller creates has its mode set: the exec
+    root and what namespaces are bound in 0755, intents 0700, the data
+    directory (every level created) 0700."""
+    old = os.umask(umask)
+    try:
+        data = tmp_path / "a" / "b" / "data"
+        exec_root = os.path.join(nsdir, "x", "exec")
+        c = make_ctl(data_dir=str(data), exec_root=exec_root)
+        nw = c.new_network("bridge", "n", ipv4=[IpamConf("10.133.0.0/24")])
+        c.attach(nw, ["a"])
+    finally:
+        os.umask(old)
+
+    def mode(p):
+        return oct(os.stat(p).st_mode & 0o777)
+    for d in (tmp_path / "a", tmp_path / "a" / "b", data):
+        assert mode(d) == "0o700", d
+    for d in (os.path.join(nsdir, "x"), exec_root, c.netns_dir,
+              c.files_dir, os.path.join(c.files_dir,
+                                        c.sandboxes()[0].id())):
+        assert mode(d) == "0o755", d
+    assert mode(os.path.join(exec_root, "intents")) == "0o700"
+    assert mode(os.path.join(data, "local.db")) == "0o600"

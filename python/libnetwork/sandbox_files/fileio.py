@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import threading
 
+from ..dirs import makedirs
+
 __all__ = ["FILE_MODE", "DIR_MODE", "read", "read_or_empty", "encode",
            "write_file", "make_parent", "path_lock", "forget_path"]
 
@@ -56,7 +58,7 @@ def write_file(path: str, data: bytes, mode: int = FILE_MODE) -> None:
 def make_parent(path: str) -> None:
     """Creates the directory of ``path`` if needed."""
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, mode=DIR_MODE, exist_ok=True)
+    makedirs(directory, DIR_MODE)
 
 
 _locks: dict = {}

@@ -51,6 +51,7 @@ import time
 from typing import Iterator, Optional
 
 from ..errors import InvalidParameter, LibnetworkError, StoreUnusable
+from ..dirs import makedirs
 
 __all__ = ["SQLiteStore", "SCHEMA_VERSION"]
 
@@ -112,7 +113,7 @@ class SQLiteStore:
         no process ever sees it half made (a racing one's link wins, and
         this one opens that).  True when ours is the one in place."""
         parent = os.path.dirname(os.path.abspath(self.path))
-        _makedirs(parent, 0o700)
+        makedirs(parent, 0o700)
         tmp = f"{self.path}.new-{os.getpid()}-{threading.get_ident()}"
         # private from the start: the file is ours before SQLite opens it
         os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC
@@ -344,16 +345,3 @@ def _check_names(kind, key) -> None:
     if not isinstance(kind, str) or not isinstance(key, str):
         raise InvalidParameter(
             f"store kind and key must be strings, not {kind!r}, {key!r}")
-
-
-def _makedirs(path: str, mode: int) -> None:
-    """``os.makedirs`` with ``mode`` on every level it creates, whatever
-    the umask."""
-    missing = []
-    p = path
-    while p and not os.path.isdir(p):
-        missing.append(p)
-        p = os.path.dirname(p)
-    os.makedirs(path, mode=mode, exist_ok=True)
-    for p in missing:
-        os.chmod(p, mode)
