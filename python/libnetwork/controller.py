@@ -34,7 +34,7 @@ import time
 from typing import Optional
 
 from . import (allocation, checks, intents, join, marks, osl, reconcile,
-               teardown)
+               sync, teardown)
 from .backends import select as select_backend
 from .checks import mac as _check_mac, name as _check_name
 from .config import Config
@@ -105,7 +105,7 @@ class Controller:
             self._drivers = builtin_drivers(config.driver_config)
             with self._lock, self.store.transaction():
                 reconcile.restore(self)
-                reconcile.replay_intents(self)
+                intents.replay(self)
                 reconcile.reconcile(self)
         except BaseException:
             self.backend.close()
@@ -283,11 +283,11 @@ class Controller:
             ch = Change(self.backend, self.config.root_namespace, intent)
             try:
                 with self.store.transaction():
-                    reconcile.refresh(self)  # other processes' changes first
+                    sync.refresh(self)  # other processes' changes first
                     for old in self._markers:
                         self.store.delete(intents.KIND, old)
                     yield ch
-                    reconcile.count_change(self)
+                    sync.count_change(self)
                     if intent.written:
                         self.store.put(intents.KIND, intent.id, {})
             except BaseException:
@@ -304,7 +304,7 @@ class Controller:
             if self._stopped:
                 return
             with self.store.transaction():
-                reconcile.refresh(self)
+                sync.refresh(self)
 
     def _live_network(self, nw: Network) -> None:
         if self._networks.get(nw.id()) is not nw:

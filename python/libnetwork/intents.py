@@ -22,13 +22,14 @@ a process crash cannot lose what the kernel already holds.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 
 from .backends import ops as O
 from .dirs import makedirs
 
-__all__ = ["Intents", "creations"]
+__all__ = ["Intents", "creations", "replay"]
 
 KIND = "intent"
 
@@ -133,3 +134,90 @@ class Intents:
                 continue
             out.append((os.stat(path).st_mtime, path, rec))
         return [(p, r) for _, p, r in sorted(out, key=lambda x: x[:2])]
+
+
+# ------------------------------------------------------------ at start
+
+log = logging.getLogger("libnetwork")
+
+
+def replay(c) -> None:
+    """Finish what a crash cut short (see :mod:`~libnetwork.intents`):
+    undo the creations of setup changes that never committed, do again the
+    teardowns that did not finish; then drop the committed changes'
+    markers."""
+    markers = {key for key, _ in c.store.list(KIND)}
+    for path, rec in c.intents.pending():
+        if rec["kind"] == "setup":
+            if rec["id"] not in markers:
+                _undo_creations(c, rec["creates"])
+        elif not _redo_teardown(c, rec):
+            continue                        # try again at the next start
+        os.unlink(path)
+    for key in markers:
+        c.store.delete(KIND, key)
+
+
+def _undo_creations(c, creates) -> None:
+    """Delete what an uncommitted change created: its namespaces, and the
+    links it named that still carry the link group it gave them."""
+    by_ns: dict = {}
+    paths = []
+    for entry in creates:
+        if entry[0] == "netns":
+            paths.append(entry[1])
+        else:
+            _, ns, name, group = entry
+            by_ns.setdefault(ns, {})[name] = group
+    batch = []
+    for ns, want in by_ns.items():
+        if ns is not None and (ns in paths or not os.path.exists(ns)):
+            continue                        # goes with its namespace
+        try:
+            links = c.backend.links(ns)
+        except OSError:
+            continue
+        batch += [O.LinkDel(link.name, ns=ns) for link in links
+                  if link.name in want and want[link.name] is not None
+                  and link.group == want[link.name]]
+    batch += [O.NetnsDelete(p) for p in paths if os.path.exists(p)]
+    if batch:
+        c.backend.execute(batch)
+
+
+def _redo_teardown(c, rec) -> bool:
+    """A teardown again, on the restored objects; True when it finished
+    (what it names may be gone already: that is done)."""
+    from . import teardown
+    what = rec["what"]
+    eps = {ep.id(): ep for nw in c._networks.values()
+           for ep in nw.endpoints()}
+    saved, c.intents = c.intents, Intents(
+        c.config.exec_root, c.identity, enabled=False)
+    try:
+        kind = rec["kind"]
+        if kind == "leave":
+            pairs = [(eps[e], c._sandboxes.get(s)) for e, s in what
+                     if e in eps and eps[e].sandbox_id == s]
+            if pairs:
+                teardown.leave(c, pairs)
+        elif kind == "delete_endpoints":
+            mine = [eps[e] for e in what["ids"] if e in eps]
+            if mine:
+                teardown.delete_endpoints(c, mine, True)
+        elif kind == "delete_sandboxes":
+            sbs = [c._sandboxes[s] for s in what["ids"]
+                   if s in c._sandboxes]
+            if sbs:
+                teardown.delete_sandboxes(c, sbs, what["endpoints"])
+        elif kind == "delete_network":
+            nw = c._networks.get(what)
+            if nw is not None:
+                teardown.delete_network(c, nw)
+        return True
+    except Exception as exc:               # noqa: BLE001 - logged, retried
+        log.warning("libnetwork: finishing the interrupted %s: %s",
+                    rec["kind"], exc)
+        return False
+    finally:
+        c.intents = saved

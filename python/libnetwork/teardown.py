@@ -20,7 +20,7 @@ from .errors import (
     ActiveContainer, ActiveEndpoints, Conflict, Forbidden, NoSuchSandbox,
     NotFound, NotJoined, TeardownIncomplete)
 from .join import record_leave
-from .reconcile import count_change, refresh
+from .sync import count_change, refresh
 from .plan import bulk_delete
 
 __all__ = ["leave", "delete_endpoints", "delete_sandboxes",
