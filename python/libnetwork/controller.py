@@ -158,13 +158,13 @@ class Controller:
             return nw
 
     def networks(self) -> list:
-        self._look()
-        return list(self._networks.values())
+        with self._lock:
+            self._look()
+            return list(self._networks.values())
 
     def network_by_name(self, name: str) -> Network:
         _check_name("network", name)
-        self._look()
-        for nw in self._networks.values():
+        for nw in self.networks():
             if nw.name() == name:
                 return nw
         raise NoSuchNetwork(f"no network named {name!r}")
@@ -198,8 +198,9 @@ class Controller:
             return sbs
 
     def sandboxes(self) -> list:
-        self._look()
-        return list(self._sandboxes.values())
+        with self._lock:
+            self._look()
+            return list(self._sandboxes.values())
 
     def sandbox_by_id(self, id_: str) -> Sandbox:
         checks.object_id("sandbox", id_)
@@ -326,7 +327,7 @@ class Controller:
     # ------------------------------------- what the CNM objects call
 
     def _endpoint(self, eid: str) -> Optional[Endpoint]:
-        for nw in self._networks.values():
+        for nw in list(self._networks.values()):
             ep = nw._endpoints.get(eid)
             if ep is not None:
                 return ep

@@ -289,7 +289,7 @@ class Network:
 
     def endpoint_by_name(self, name: str):
         checks.name("endpoint", name)
-        for ep in self._endpoints.values():
+        for ep in self.endpoints():
             if ep.name() == name:
                 return ep
         raise NoSuchEndpoint(f"no endpoint {name!r} in network {self._name!r}")

@@ -96,6 +96,9 @@ def commit_sandboxes(c, ch, sbs, hosts=True) -> None:
         for sb in sbs:
             c._sandboxes.pop(sb.id(), None)
             c._by_container.pop(sb.container_id(), None)
+            for path in (sb.hosts_path, sb.resolv_conf_path):
+                if path:
+                    files.forget_path(path)
     ch.on_undo(undo)
 
 

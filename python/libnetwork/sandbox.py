@@ -208,7 +208,7 @@ class Sandbox:
 
     def endpoints(self) -> list:
         eps = []
-        for eid in self.endpoint_ids:
+        for eid in list(self.endpoint_ids):
             ep = self._c._endpoint(eid)
             if ep is not None:
                 eps.append(ep)

@@ -379,36 +379,19 @@ def test_soak_attach_detach(soaked, backend):
                      f"{_growths(s.py)}\n")
 
 
-def _stale_path_locks(c) -> None:
-    """Drop the per-path locks of sandbox files whose sandbox directory is
-    gone: what test_rollback_forgets_path_locks shows is left behind."""
-    for path in list(fileio._locks):
-        if path.startswith(c.files_dir + os.sep) and \
-                not os.path.isdir(os.path.dirname(path)):
-            fileio.forget_path(path)
-
-
 def test_soak_rollbacks(soaked):
     """Failing calls in rounds: whatever they made is undone, and nothing
-    grows (but the known path-lock leak, dropped after each round)."""
+    grows."""
     c, nw = soaked
-
-    def round_(c, nw, k):
-        failing_round(c, nw, k)
-        _stale_path_locks(c)
-    found = problems(soak(c, nw, round_=round_))
+    found = problems(soak(c, nw, round_=failing_round))
     assert not found, "\n".join(found)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug: the path locks of sandbox files written by a change that then "
-    "failed are never dropped (osl.commit_sandboxes' undo)"))
 @pytest.mark.parametrize("call", ["attach", "new_sandboxes"])
 def test_rollback_forgets_path_locks(soaked, call):
-    """The undo of ``osl.commit_sandboxes`` removes the files' directory
-    but does not call ``fileio.forget_path`` (only ``osl.forget_sandbox``
-    does): one RLock and its path per file of each sandbox whose creation
-    failed stay in ``fileio._locks`` for the life of the process."""
+    """The undo of ``osl.commit_sandboxes`` drops the files' path locks
+    (``fileio.forget_path``) as it removes their directory: nothing of a
+    sandbox whose creation failed stays in ``fileio._locks``."""
     c, nw = soaked
     before = set(fileio._locks)
     with pytest.raises(errors.InvalidParameter):

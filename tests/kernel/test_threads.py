@@ -15,8 +15,8 @@ for one name; then the objects, the store, IPAM and the kernel agree.
   others get NoSuchSandbox, NotJoined or NoSuchNetwork (an endpoint's
   deletion is idempotent instead: every call returns).
 * :func:`test_lookup_while_another_thread_changes`: the lookups that walk
-  the controller's live dicts, with a thread switch forced at the first
-  line inside their loop: a known bug, marked xfail.
+  the controller's objects, with a thread switch forced at the first line
+  inside their loop while another thread changes them.
 
 After each: :func:`check_consistent` (store records equal the objects,
 IPAM's bitmaps hold exactly the gateways and endpoint addresses, no
@@ -465,9 +465,6 @@ def switch_once(code, action):
     return fired, join
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError, reason=(
-    "bug: network_by_name, Network.endpoint_by_name and Sandbox.endpoints() "
-    "walk live dicts without the lock (docs/threads.md, Lookups)"))
 @pytest.mark.parametrize("lookup", ["network_by_name", "endpoint_by_name",
                                     "sandbox_endpoints"])
 def test_lookup_while_another_thread_changes(world, lookup):

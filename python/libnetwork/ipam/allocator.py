@@ -20,6 +20,7 @@ Model
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
@@ -66,12 +67,10 @@ class Allocator:
     nothing changes), NotFound (unknown pool id), PoolOverlap,
     PoolExhausted, AlreadyAllocated, AddressOutOfRange.
 
-    Lock order: a caller's ``store.transaction()`` first, then the
-    allocator's lock (held while it reads and writes the store).  Threads
-    that call the allocator inside a transaction must not race threads
-    that call it outside one on a store whose transactions hold a lock
-    (MemoryStore, SQLiteStore); the controller, which wraps every call,
-    never does.
+    Lock order: the store's transaction first, then the allocator's lock
+    (held while it reads and writes the store).  Every method enters a
+    store transaction before it takes its lock (nested in the caller's,
+    if any), so callers inside and outside transactions never deadlock.
     """
 
     def __init__(self, store: Any = None,
@@ -89,9 +88,20 @@ class Allocator:
             GLOBAL_ADDRESS_SPACE: DefaultPools(GLOBAL_DEFAULT_POOLS),
         }
         self._lock = threading.RLock()
+        self._store = store
         self._subnets = Subnets(store, bitmap_cls, tuple(self._defaults))
         if store is not None:
             self.restore()
+
+    @contextlib.contextmanager
+    def _locked(self):
+        """The store's transaction, then the allocator's lock."""
+        if self._store is None:
+            with self._lock:
+                yield
+        else:
+            with self._store.transaction(), self._lock:
+                yield
 
     # ------------------------------------------------------------ spaces
 
@@ -136,7 +146,7 @@ class Allocator:
 
         key = f"{space}/{net}"
         pool_id = key if sub is None else f"{key}/{sub}"
-        with self._lock:
+        with self._locked():
             self._subnets.sync_pools()
             subnet = self._subnets.get(key)
             if subnet is not None:
@@ -161,7 +171,7 @@ class Allocator:
         # The one call of host_networks, before the lock is taken.
         source = self._host_networks
         hosts = host_ranges(source() if callable(source) else source, 4)
-        with self._lock:
+        with self._locked():
             self._subnets.sync_pools()
             defaults = self._defaults[space]
             net = defaults.first_free(self._subnets.used(space, 4), hosts)
@@ -177,7 +187,7 @@ class Allocator:
     def release_pool(self, pool_id: str) -> None:
         """Releases a pool (ReleasePool).  The subnet and its addresses go
         when its last pool does.  Raises InvalidParameter, NotFound."""
-        with self._lock:
+        with self._locked():
             # In step with the store's set of subnets before changing it
             # (the new meta token then stands for what memory holds).
             self._subnets.sync_pools()
@@ -213,7 +223,7 @@ class Allocator:
         if isinstance(address, str) and address == "":
             address = None
         ip = None if address is None else parse_address(address)
-        with self._lock:
+        with self._locked():
             subnet, _ = self._subnets.lookup(pool_id)
             ordinal = subnet.take(pool_id, ip, serial)
             try:
@@ -233,7 +243,7 @@ class Allocator:
         if address is None:
             raise InvalidParameter("invalid address: None")
         ip = parse_address(address)
-        with self._lock:
+        with self._locked():
             subnet, _ = self._subnets.lookup(pool_id)
             ordinal = subnet.give_back(pool_id, ip)
             try:
@@ -248,17 +258,17 @@ class Allocator:
         """The state, for debugging and tests (libnetwork's DumpDatabase):
         ``{subnet_key: {"space", "subnet", "pools", "size", "free",
         "bitmap" (hex of the serialized bitmap)}}``."""
-        with self._lock:
+        with self._locked():
             return {s.key: s.describe() for s in self._subnets.all()}
 
     def pool_ids(self) -> list[str]:
         """Every pool id held, sorted."""
-        with self._lock:
+        with self._locked():
             return sorted(pid for s in self._subnets.all() for pid in s.pools)
 
     def restore(self) -> None:
         """Forgets the in-memory state and reloads every pool and bitmap
         from the store (done by the constructor).  Raises LibnetworkError
         for a record it cannot read, rather than forget what it held."""
-        with self._lock:
+        with self._locked():
             self._subnets.reload()
