@@ -37,14 +37,22 @@ def link_stats(out, n) -> dict:
         for r in (out[i] for i in range(n))}
 
 
+def _ip(raw, family):
+    """The address in ``raw`` (16 bytes) of ``family``, or None for a
+    family the contract does not report."""
+    size = _SIZES.get(family)
+    if size is None:
+        return None
+    return ipaddress.ip_address(bytes(ffi.unpack(raw, size)))
+
+
 def addresses(out, n) -> list:
     res = []
     for i in range(n):
         r = out[i]
-        size = _SIZES.get(r.family)
-        if size is None:
+        ip = _ip(r.local, r.family)
+        if ip is None:
             continue
-        ip = ipaddress.ip_address(bytes(ffi.unpack(r.local, size)))
         res.append(O.Address(
             r.index, ipaddress.ip_interface(f"{ip}/{r.prefixlen}"),
             r.scope, r.flags, ffi.string(r.label).decode()))
@@ -55,12 +63,10 @@ def routes(out, n) -> list:
     res = []
     for i in range(n):
         r = out[i]
-        size = _SIZES.get(r.family)
-        if size is None:
+        dst = _ip(r.dst, r.family)
+        if dst is None:
             continue
-        dst = ipaddress.ip_address(bytes(ffi.unpack(r.dst, size)))
-        gw = (ipaddress.ip_address(bytes(ffi.unpack(r.gateway, size)))
-              if r.has_gateway else None)
+        gw = _ip(r.gateway, r.family) if r.has_gateway else None
         res.append(O.Route(
             ipaddress.ip_network(f"{dst}/{r.dst_len}"), gw, r.oif,
             r.table, r.protocol, r.scope, r.type, r.priority, r.flags))
