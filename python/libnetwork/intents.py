@@ -15,12 +15,15 @@ every object to fully present or fully gone.
 
 Intent files live in ``<exec root>/intents/`` -- like the kernel state
 they describe, they do not survive a reboot -- named after the store's
-identity, written whole (a temporary file renamed over), never fsynced:
-a process crash cannot lose what the kernel already holds.
+identity, appended to (one JSON line per plan), locked by the process
+that writes them for as long as it lives (so that a controller starting
+meanwhile on the same store leaves them alone), never fsynced: a process
+crash cannot lose what the kernel already holds.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -50,36 +53,48 @@ def creations(ops) -> list:
 
 
 class Intent:
-    """One change's record, kept up to date in its file."""
+    """One change's record: a file of JSON lines, appended to (the first
+    line says what the change is, each later one what a plan is about to
+    create), and locked (``flock``) by the process making the change for as
+    long as it lives: a controller starting meanwhile on the same store
+    leaves it alone; one that starts after that process died takes it."""
 
     def __init__(self, log, kind, what):
         self.id = secrets.token_hex(8)
-        self.data = {"id": self.id, "kind": kind, "what": what,
-                     "creates": []}
+        self.kind = kind
+        self.what = what
         self.path = os.path.join(log.dir, f"{log.prefix}-{self.id}.json")
+        self._fd = None
         #: is the file there (a setup intent is written with its first
         #: creation; a teardown's at once)
         self.written = False
         if kind != "setup":
-            self._write()
+            self._append({})
 
     def created(self, ops) -> None:
         """Before a plan is sent: what it will create."""
         new = creations(ops)
         if new:
-            self.data["creates"] += new
-            self._write()
+            self._append({"creates": new})
 
-    def _write(self) -> None:
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.data, f, separators=(",", ":"))
-        os.replace(tmp, self.path)
-        self.written = True
+    def _append(self, rec: dict) -> None:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT
+                               | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC,
+                               0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            head = {"id": self.id, "kind": self.kind, "what": self.what}
+            os.write(self._fd, (json.dumps(head) + "\n").encode())
+            self.written = True
+        if rec:
+            os.write(self._fd, (json.dumps(rec, separators=(",", ":"))
+                                + "\n").encode())
 
     def done(self) -> None:
-        if self.written:
+        if self._fd is not None:
             os.unlink(self.path)
+            os.close(self._fd)          # and the lock with it
+            self._fd = None
             self.written = False
 
 
@@ -102,6 +117,8 @@ class Intents:
         self.dir = os.path.join(exec_root, "intents")
         self.prefix = identity[:8]
         self.enabled = enabled
+        #: what live processes' changes are creating (see :meth:`pending`)
+        self.in_flight: set = set()
         if enabled:
             makedirs(self.dir, 0o700)
 
@@ -113,9 +130,14 @@ class Intents:
         return Intent(self, kind, what)
 
     def pending(self) -> list:
-        """``(path, record)`` of every intent left by a crash, oldest first
-        (a file that cannot be read is a crash inside its write: its
-        change never sent anything)."""
+        """``(path, record, fd)`` of every intent whose process is gone,
+        oldest first, each locked by ``fd`` until the caller closes it
+        (an intent still locked belongs to a live process: skipped, and
+        what it creates noted in :attr:`in_flight`, namespace paths and
+        link names that reconcile must leave alone).  A last line cut
+        short is a crash inside its write: that plan was
+        never sent."""
+        self.in_flight = set()
         if not self.enabled:
             return []
         out = []
@@ -123,17 +145,43 @@ class Intents:
             path = os.path.join(self.dir, name)
             if not name.startswith(self.prefix + "-"):
                 continue
-            if name.endswith(".tmp"):
-                os.unlink(path)
-                continue
             try:
-                with open(path) as f:
-                    rec = json.load(f)
-            except (OSError, ValueError):
-                os.unlink(path)
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                continue                    # done meanwhile
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:         # its process is alive
+                rec = _read(fd)
+                if rec is not None:
+                    for entry in rec["creates"]:
+                        self.in_flight.add(entry[1] if entry[0] == "netns"
+                                           else entry[2])
+                os.close(fd)
                 continue
-            out.append((os.stat(path).st_mtime, path, rec))
-        return [(p, r) for _, p, r in sorted(out, key=lambda x: x[:2])]
+            rec = _read(fd)
+            if rec is None:                 # an empty head: never sent
+                os.unlink(path)
+                os.close(fd)
+                continue
+            out.append((os.fstat(fd).st_mtime, path, rec, fd))
+        return [(p, r, fd) for _, p, r, fd in sorted(out, key=lambda x: x[:2])]
+
+
+def _read(fd) -> "dict | None":
+    with os.fdopen(os.dup(fd)) as f:
+        lines = f.read().split("\n")
+    try:
+        rec = json.loads(lines[0])
+    except ValueError:
+        return None
+    rec["creates"] = []
+    for line in lines[1:]:
+        try:
+            rec["creates"] += json.loads(line)["creates"]
+        except (ValueError, KeyError, TypeError):
+            break                           # cut short, and the rest
+    return rec
 
 
 # ------------------------------------------------------------ at start
@@ -144,17 +192,24 @@ log = logging.getLogger("libnetwork")
 def replay(c) -> None:
     """Finish what a crash cut short (see :mod:`~libnetwork.intents`):
     undo the creations of setup changes that never committed, do again the
-    teardowns that did not finish; then drop the committed changes'
-    markers."""
+    teardowns that did not finish; then drop the markers of committed
+    changes whose files are gone (another live process's stay)."""
+    if not c.intents.enabled:
+        return
     markers = {key for key, _ in c.store.list(KIND)}
-    for path, rec in c.intents.pending():
-        if rec["kind"] == "setup":
-            if rec["id"] not in markers:
-                _undo_creations(c, rec["creates"])
-        elif not _redo_teardown(c, rec):
-            continue                        # try again at the next start
-        os.unlink(path)
-    for key in markers:
+    for path, rec, fd in c.intents.pending():
+        try:
+            if rec["kind"] == "setup":
+                if rec["id"] not in markers:
+                    _undo_creations(c, rec["creates"])
+            elif not _redo_teardown(c, rec):
+                continue                    # try again at the next start
+            os.unlink(path)
+        finally:
+            os.close(fd)
+    present = {name.rsplit("-", 1)[-1].split(".")[0]
+               for name in os.listdir(c.intents.dir)}
+    for key in markers - present:
         c.store.delete(KIND, key)
 
 

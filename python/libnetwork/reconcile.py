@@ -57,10 +57,11 @@ def reconcile(c) -> None:
     """Make the records and the kernel agree (see the module's text)."""
     mounts = _mounts()
     keys = {sb.key() for sb in c._sandboxes.values()}
+    busy = c.intents.in_flight     # another live process's change
     batch = [O.NetnsDelete(os.path.join(c.netns_dir, f))
              for f in sorted(os.listdir(c.netns_dir))
              if marks.is_my_netns(f, c.identity)
-             and os.path.join(c.netns_dir, f) not in keys]
+             and os.path.join(c.netns_dir, f) not in keys | busy]
     for sb in list(c._sandboxes.values()):
         if sb.spec.use_default_sandbox or sb.key() in mounts:
             continue
@@ -86,7 +87,7 @@ def reconcile(c) -> None:
     # teardown left in a deletion group is still an endpoint's
     stale = [link.name for link in links.values()
              if marks.is_mine(link, c.identity)
-             and link.name not in explained]
+             and link.name not in explained | busy]
     if stale:
         batch = plan.bulk_delete(stale) + batch
     if batch:

@@ -133,3 +133,35 @@ def test_sigkill_anywhere(make_ctl, netns, nsdir, tmp_path, backend, seed):
     eps = c3.attach(c3.network_by_name("n"), ["again"])
     assert eps[0].sandbox() is not None
     assert nw.driver_state["bridge"] in ns_links(netns)
+
+
+def test_a_live_process_intent_is_left_alone(make_ctl, netns, nsdir,
+                                             tmp_path):
+    """A controller starting on the same store while another is in the
+    middle of a change (its intent file locked) leaves that change's
+    objects alone; once the other is gone (its lock released without the
+    change committing), the next start undoes them."""
+    from libnetwork.backends import ops as O
+    ctl = dict(data_dir=str(tmp_path / "data"),
+               exec_root=os.path.join(nsdir, "exec"), root_namespace=netns)
+    a = make_ctl(**ctl)
+    nw = a.new_network("bridge", "n", ipv4=[IpamConf("10.161.0.0/24")])
+    path = os.path.join(a.netns_dir, f"{a.identity[:8]}-0123456789ab")
+    group = nw.driver_state["group"]
+    veth = O.LinkAddVeth("vinflight", "eth0", peer_ns=path, group=group)
+    intent = a.intents.begin("setup")
+    intent.created([O.NetnsCreate(path), veth])  # the change in flight
+    a.backend.run([O.NetnsCreate(path), veth])
+    b = make_ctl(**ctl)                          # starts meanwhile
+    assert is_netns(path) and "vinflight" in ns_links(netns)
+    b.stop()
+    os.close(intent._fd)                         # a dies, uncommitted
+    intent._fd = None
+    c = make_ctl(**ctl)
+    assert not os.path.exists(path)
+    settled(lambda: _gone("vinflight", netns))
+    assert c.networks()[0].id() == nw.id()
+
+
+def _gone(name, netns):
+    assert name not in ns_links(netns)
