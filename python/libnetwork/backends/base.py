@@ -36,6 +36,7 @@ from typing import Iterable, Optional
 
 from ..errors import InvalidParameter
 from . import ops as O
+from . import sysctl
 from .validate import prepare
 
 REF_FIELDS = {
@@ -52,6 +53,7 @@ REF_FIELDS = {
 }
 _ALL = object()   # "every name of the namespace may have changed"
 _LOWER = (O.LinkAddMacvlan, O.LinkAddIpvlan, O.LinkAddVlan)
+_NFT = frozenset(O.NFT_OPS)
 
 
 def _touched(op, ns, root):
@@ -189,6 +191,26 @@ class Backend(abc.ABC):
                 continue
             root = self.root
             ns = None if op.ns == root else op.ns   # None: the root
+            if t in _NFT or t is O.Sysctl:
+                # a run of nftables operations is one transaction; sysctls
+                # are file writes: each kind runs apart from rtnetlink
+                j = i + 1
+                while j < n and (type(batch[j]) is t or t in _NFT and
+                                 type(batch[j]) in _NFT) and (
+                        None if batch[j].ns == root else batch[j].ns) == ns:
+                    j += 1
+                if t is O.Sysctl:
+                    outs = sysctl.write(ns or root, [
+                        (batch[k].key, batch[k].value)
+                        for k in range(i, j)])
+                else:
+                    outs = self._nft(ns, [(batch[k], prepared[k])
+                                          for k in range(i, j)])
+                for k, out in zip(range(i, j), outs):
+                    results[k] = O.Result(batch[k], out[0], out[1],
+                                          out[2] if len(out) > 2 else None)
+                i = j
+                continue
             j = i
             touched: set = set()
             dirty = False
@@ -196,7 +218,8 @@ class Backend(abc.ABC):
             while j < n:
                 o = batch[j]
                 to = type(o)
-                if to is O.NetnsCreate or to is O.NetnsDelete or (
+                if to is O.NetnsCreate or to is O.NetnsDelete or \
+                        to in _NFT or to is O.Sysctl or (
                         None if o.ns == root else o.ns) != ns:
                     break
                 if j > i and idx_of[j] and any(
@@ -322,6 +345,17 @@ class Backend(abc.ABC):
         message, value)`` per item.  A namespace that cannot be entered
         fails every item with its errno.  Adds its ``sendmsg`` calls to
         ``self._stats["sendmsg"]``."""
+
+    @abc.abstractmethod
+    def _nft(self, ns: O.NS, items: list) -> list[tuple]:
+        """Run nftables items ``(op, prepared)`` in ``ns`` as ONE
+        transaction on an nfnetlink socket (batch begin, one message per
+        op with ``NLM_F_ACK``, batch end), in one ``sendmsg``.  Returns
+        ``(errno, message)`` per item: all ``(0, "")`` when the kernel
+        committed it; when it aborted, the refused messages' errno and
+        extended-ack text and ECANCELED ("not applied: the transaction was
+        aborted") for the rest.  A namespace that cannot be entered fails
+        every item with its errno.  Adds to ``self._stats["sendmsg"]``."""
 
     @abc.abstractmethod
     def links(self, ns: O.NS = None) -> list[O.Link]:

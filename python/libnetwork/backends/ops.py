@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import NamedTuple, Optional, Union
 
 from ..errors import netlink_error
+from .nft_ops import (NFT_OPS, NftChainAdd, NftElem, NftElemAdd, NftElemDel,
+                      NftRuleAdd, NftSetAdd, NftTableAdd, NftTableDel)
 
 LinkRef = Union[int, str, "IndexOf"]
 NS = Optional[str]
@@ -35,7 +37,9 @@ __all__ = [
     "LinkAddMacvlan", "LinkAddIpvlan", "LinkAddVlan", "LinkSet", "LinkDel",
     "LinkDelGroup", "LinkGet", "AddrAdd", "AddrDel", "RouteAdd", "RouteDel",
     "IndexOf", "Created", "Result", "Link", "Address", "Route", "Op",
-    "MACVLAN_MODES", "IPVLAN_MODES",
+    "MACVLAN_MODES", "IPVLAN_MODES", "Sysctl", "NFT_OPS", "NftTableAdd",
+    "NftTableDel", "NftChainAdd", "NftSetAdd", "NftRuleAdd", "NftElemAdd",
+    "NftElemDel", "NftElem",
 ]
 
 # IFLA_MACVLAN_MODE values (linux/if_link.h)
@@ -275,9 +279,24 @@ class RouteDel:
     ns: NS = None
 
 
+# ------------------------------------------------------------------ sysctl
+
+@dataclass(frozen=True, slots=True)
+class Sysctl:
+    """``sysctl -w KEY=VALUE`` in ``ns``: ``key`` is the path under
+    ``/proc/sys`` (``net/ipv4/ip_forward``); the ``net`` tree is the
+    namespace's own.  The result's ``value`` is the previous value (what
+    the file held before), so a caller can log a change."""
+    key: str
+    value: str
+    ns: NS = None
+
+
 Op = Union[NetnsCreate, NetnsDelete, LinkAddBridge, LinkAddVeth,
            LinkAddMacvlan, LinkAddIpvlan, LinkAddVlan, LinkSet, LinkDel,
-           LinkDelGroup, LinkGet, AddrAdd, AddrDel, RouteAdd, RouteDel]
+           LinkDelGroup, LinkGet, AddrAdd, AddrDel, RouteAdd, RouteDel,
+           Sysctl, NftTableAdd, NftTableDel, NftChainAdd, NftSetAdd,
+           NftRuleAdd, NftElemAdd, NftElemDel]
 
 # operations whose link an IndexOf may name: they create it (echoed) or
 # look it up

@@ -17,7 +17,9 @@ from .ops import (
     IFNAMSIZ, IPVLAN_MODES, MACVLAN_MODES, MAX_QUEUES, PRODUCERS, AddrAdd,
     AddrDel, IndexOf, LinkAddBridge, LinkAddIpvlan, LinkAddMacvlan,
     LinkAddVeth, LinkAddVlan, LinkDel, LinkDelGroup, LinkGet, LinkSet,
-    NetnsCreate, NetnsDelete, RouteAdd, RouteDel)
+    NetnsCreate, NetnsDelete, RouteAdd, RouteDel, Sysctl)
+from .nft_validate import PREPARE as _nft_prepare
+from .nft_validate import _sysctl as _prep_sysctl
 
 
 def _bad(op, field, value, why):
@@ -292,6 +294,8 @@ _PREPARE = {
     RouteAdd: _prep_route,
     RouteDel: _prep_route,
 }
+_PREPARE.update(_nft_prepare)
+_PREPARE[Sysctl] = _prep_sysctl
 
 
 def prepare(op):

@@ -1,0 +1,68 @@
+"""Sysctl writes in a namespace: what both backends share for
+:class:`~.ops.Sysctl`.
+
+``/proc/sys/net`` shows the network namespace of the thread that opens a
+file under it, so a write in a namespace other than the caller's happens on
+a short-lived thread that enters it (``setns``) and then ends: the caller's
+own thread never changes namespace.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno as E
+import os
+import threading
+
+CLONE_NEWNET = 0x40000000
+PROC_SYS = "/proc/sys"
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.setns.argtypes = (ctypes.c_int, ctypes.c_int)
+
+
+def _write_here(key: str, value: str):
+    """(errno, message, previous value) of one write in this thread's
+    namespace."""
+    path = os.path.join(PROC_SYS, key)
+    try:
+        with open(path, "r+") as f:
+            old = f.read().strip()
+            if old != value:
+                f.seek(0)
+                f.write(value)
+        return 0, "", old
+    except OSError as exc:
+        err = exc.errno or E.EIO
+        return err, f"{path}: {os.strerror(err)}", None
+
+
+def write(ns, items: list) -> list:
+    """Write ``(key, value)`` items in namespace ``ns`` (a bound path;
+    ``None``: the caller's): ``(errno, message, previous value)`` each."""
+    if ns is None:
+        return [_write_here(k, v) for k, v in items]
+    out: list = []
+
+    def work():
+        try:
+            fd = os.open(ns, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            err = exc.errno or E.EIO
+            out.extend([(err, f"namespace {ns}: {os.strerror(err)}", None)]
+                       * len(items))
+            return
+        try:
+            if _libc.setns(fd, CLONE_NEWNET) != 0:
+                err = ctypes.get_errno() or E.EIO
+                out.extend([(err, f"setns {ns}: {os.strerror(err)}",
+                             None)] * len(items))
+                return
+        finally:
+            os.close(fd)
+        out.extend(_write_here(k, v) for k, v in items)
+
+    t = threading.Thread(target=work, name="libnetwork-sysctl")
+    t.start()
+    t.join()
+    return out
