@@ -28,17 +28,20 @@ import struct
 from pyroute2.netlink import NLMSG_DONE, NLMSG_ERROR, nlmsgerr
 from pyroute2.netlink.rtnl import RTM_NEWLINK
 
-__all__ = ["Conn", "setup", "transact", "dump"]
+__all__ = ["Conn", "setup", "transact", "dump", "messages", "error_code",
+           "ext_ack"]
 
 SOL_NETLINK = 270
 NETLINK_EXT_ACK = 11
 SO_SNDBUFFORCE = 32
 SO_RCVBUFFORCE = 33
 NLM_F_DUMP_INTR = 0x10
+NLM_F_CAPPED = 0x100            # an ack echoes only the request's header
+NLM_F_ACK_TLVS = 0x200          # an ack carries extended-ack attributes
 
 _SNDBUF = 1 << 20
 _RCVBUF = 4 << 20
-_RECV_SIZE = 1 << 16
+RECV_SIZE = 1 << 16
 # messages per send(): every ack (and RTM_NEWLINK reply) must fit in the
 # receive buffer at once, counted at its skb truesize (a few KiB at most)
 _CHUNK_MSGS = 256
@@ -48,6 +51,7 @@ _DUMP_TRIES = 10
 _HDR = struct.Struct("=IHHII")
 _I32 = struct.Struct("=i")
 _SEQ = struct.Struct("=I")
+_U32 = _SEQ
 
 
 def setup(sock: socket.socket) -> socket.socket:
@@ -93,7 +97,7 @@ class Conn:
         self.sock.close()
 
 
-def _messages(buf):
+def messages(buf):
     """``(offset, length, type, flags, seq, portid)`` of each whole message
     in a received buffer."""
     off, end = 0, len(buf)
@@ -105,16 +109,34 @@ def _messages(buf):
         off += (length + 3) & ~3
 
 
-def _error(buf, off: int) -> int:
+def error_code(buf, off: int) -> int:
     """The errno of the NLMSG_ERROR at ``off`` (0: an ack)."""
     return -_I32.unpack_from(buf, off + 16)[0]
 
 
-def _ext_ack(data, off: int) -> str:
+class _ack(nlmsgerr):
+    """pyroute2's nlmsgerr, its TLVs read after the request the kernel
+    echoes: the whole of it, or only its header when the ack is capped
+    (``NETLINK_CAP_ACK``).  pyroute2 reads the echo as one attribute,
+    which skips it only when it is whole."""
+
+    __slots__ = ()
+
+    def decode_nlas(self, offset):
+        if self["header"]["flags"] & NLM_F_CAPPED:
+            echoed = 16
+        else:
+            echoed = max(_U32.unpack_from(self.data, offset)[0], 16)
+        nlmsgerr.decode_nlas(self, offset + ((echoed + 3) & ~3))
+
+
+def ext_ack(data, off: int) -> str:
     """The NLMSGERR_ATTR_MSG of the error message at ``off`` ("" if none),
     decoded by pyroute2's nlmsgerr."""
+    if not _HDR.unpack_from(data, off)[2] & NLM_F_ACK_TLVS:
+        return ""
     try:
-        m = nlmsgerr(data, offset=off)
+        m = _ack(data, offset=off)
         m.decode()
         text = m.get_attr("NLMSGERR_ATTR_MSG")
     except Exception:  # a malformed ack must not hide the errno
@@ -161,21 +183,21 @@ def _exchange(conn, data, by_seq, out):
     portid = conn.portid
     while pending:
         try:
-            buf = sock.recv(_RECV_SIZE)
+            buf = sock.recv(RECV_SIZE)
         except OSError as exc:
             # ENOBUFS (acks lost), timeout: what is left is unknown
             err = getattr(exc, "errno", None) or E.ETIMEDOUT
             for k in pending.values():
                 out[k] = (err, f"recv: {os.strerror(err)}", None)
             return
-        for off, length, mtype, _, seq, pid in _messages(buf):
+        for off, length, mtype, _, seq, pid in messages(buf):
             if pid != portid or seq not in pending:
                 continue
             if mtype == NLMSG_ERROR:
-                code = _error(buf, off)
+                code = error_code(buf, off)
                 k = pending.pop(seq)
                 if code:
-                    out[k] = (code, _ext_ack(buf, off), None)
+                    out[k] = (code, ext_ack(buf, off), None)
                 else:
                     out[k] = (0, "", replies.get(seq))
             elif mtype == RTM_NEWLINK and seq not in replies:
@@ -195,8 +217,8 @@ def dump(conn: Conn, request: bytes, want: int) -> list:
         intr = False
         done = False
         while not done:
-            buf = conn.sock.recv(_RECV_SIZE)
-            for off, _, mtype, flags, mseq, pid in _messages(buf):
+            buf = conn.sock.recv(RECV_SIZE)
+            for off, _, mtype, flags, mseq, pid in messages(buf):
                 if mseq != seq or pid != conn.portid:
                     continue
                 if flags & NLM_F_DUMP_INTR:
@@ -205,9 +227,9 @@ def dump(conn: Conn, request: bytes, want: int) -> list:
                     done = True
                     break
                 if mtype == NLMSG_ERROR:
-                    code = _error(buf, off)
+                    code = error_code(buf, off)
                     if code:
-                        raise OSError(code, _ext_ack(buf, off)
+                        raise OSError(code, ext_ack(buf, off)
                                       or os.strerror(code))
                     done = True
                     break
