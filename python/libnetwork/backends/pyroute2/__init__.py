@@ -90,7 +90,7 @@ class Pyroute2Backend(Backend):
     # --------------------------------------------------------- sockets
 
     def _new_conn(self, sock, ident, nfnl=False) -> transport.Conn:
-        sock = nft.setup(sock) if nfnl else transport.setup(sock)
+        sock = (transport.setup_nfnl if nfnl else transport.setup)(sock)
         return transport.Conn(sock, ident, self._stats)
 
     def _conn(self, ns, nfnl=False) -> transport.Conn:

@@ -72,24 +72,21 @@ The transaction
 ---------------
 
 ``NFNL_MSG_BATCH_BEGIN``, the messages, ``NFNL_MSG_BATCH_END`` (bare
-``nfgenmsg``, ``NLM_F_REQUEST``, family 0, ``res_id`` =
-``NFNL_SUBSYS_NFTABLES``) go in one ``send``: the socket's send buffer is
-raised to hold them and its receive buffer to hold every ack.  The kernel
-acks each message, with 0 even for good ones when it aborts, after it
-committed or aborted the whole batch; an error about the batch itself
-(the commit failed, no memory for the acks) comes as an error ack of
-BATCH_BEGIN.
+``nfgenmsg``, ``NLM_F_REQUEST`` only, family 0, ``res_id`` =
+``NFNL_SUBSYS_NFTABLES``) go in one ``send``, numbered consecutively from
+the socket's next sequence (:func:`.transport.batch`: the send buffer is
+raised to hold them and the receive buffer to hold every ack, which are
+mapped to the contract's all-or-nothing results).  The socket is
+nfnetlink (``NETLINK_NETFILTER``), with ``NETLINK_EXT_ACK`` and
+``NETLINK_CAP_ACK`` (an ack echoes only the refused message's header).
 """
 
 from __future__ import annotations
 
-import errno as E
-import os
 import socket
-import struct
 
 from pyroute2.netlink import (
-    NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST, NLMSG_ERROR)
+    NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST)
 from pyroute2.netlink.nfnetlink import NFNL_SUBSYS_NFTABLES
 from pyroute2.netlink.nfnetlink.nftsocket import (
     NFT_MSG_DELSETELEM, NFT_MSG_DELTABLE, NFT_MSG_NEWCHAIN, NFT_MSG_NEWRULE,
@@ -99,10 +96,10 @@ from .. import nft_ops as N
 from . import nft_msgs as M
 from . import transport
 
-__all__ = ["encode", "messages", "setup", "transaction", "NETLINK_NETFILTER"]
+__all__ = ["encode", "messages", "transaction", "ENCODERS",
+           "NETLINK_NETFILTER"]
 
 NETLINK_NETFILTER = 12
-NETLINK_CAP_ACK = 10
 NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END = 0x10, 0x11
 NFT_LOOKUP_F_INV = 0x1
 SET_ID = 1
@@ -110,8 +107,6 @@ SET_ID = 1
 _REQ = NLM_F_REQUEST | NLM_F_ACK
 _NEW = _REQ | NLM_F_CREATE
 _ELEMS_MAX = 0xFFFF
-_SEQ = struct.Struct("=I")
-_ACK_ROOM = 2048                 # receive buffer per ack (skb truesize)
 _POLICY = {"accept": N.ACCEPT, "drop": N.DROP}
 
 
@@ -386,103 +381,8 @@ _BEGIN = _batch(NFNL_MSG_BATCH_BEGIN)
 _END = _batch(NFNL_MSG_BATCH_END)
 
 
-# ------------------------------------------------------------- transport
-
-def setup(sock: socket.socket) -> socket.socket:
-    """Configure a fresh nfnetlink socket as the rtnetlink ones
-    (:func:`.transport.setup`), and ask for acks without a copy of the
-    refused message (``NETLINK_CAP_ACK``: a refused element list can be
-    ~1 MiB)."""
-    sock = transport.setup(sock)
-    try:
-        sock.setsockopt(transport.SOL_NETLINK, NETLINK_CAP_ACK, 1)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
-def _room(sock, opt, force, need):
-    """Raise buffer ``opt`` to at least ``need`` bytes (the kernel reports,
-    and uses, twice what is set)."""
-    if sock.getsockopt(socket.SOL_SOCKET, opt) >= need:
-        return
-    half = need // 2 + 1
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, force, half)
-    except OSError:
-        sock.setsockopt(socket.SOL_SOCKET, opt, half)
-
-
-def transaction(conn: transport.Conn, msgs: list) -> list:
+def transaction(conn, msgs: list) -> list:
     """Send ``msgs`` (per item, its messages from :func:`messages`) as one
-    transaction in one ``send``; ``(errno, message)`` per item."""
-    n = len(msgs)
-    begin = conn.next_seq()
-    parts = [bytearray(_BEGIN)]
-    _SEQ.pack_into(parts[0], 8, begin)
-    owner = {}                           # sequence -> item
-    for k, item in enumerate(msgs):
-        for raw in item:
-            seq = conn.next_seq()
-            buf = bytearray(raw)
-            _SEQ.pack_into(buf, 8, seq)
-            parts.append(buf)
-            owner[seq] = k
-    end = bytearray(_END)
-    _SEQ.pack_into(end, 8, conn.next_seq())
-    parts.append(end)
-    data = b"".join(parts)
-    sock = conn.sock
-    try:
-        _room(sock, socket.SO_SNDBUF, transport.SO_SNDBUFFORCE,
-              len(data) + 65536)
-        _room(sock, socket.SO_RCVBUF, transport.SO_RCVBUFFORCE,
-              len(owner) * _ACK_ROOM + 65536)
-        conn.send(data)
-    except OSError as exc:
-        err = exc.errno or E.EIO
-        return [(err, f"send: {os.strerror(err)}")] * n
-    errs: list = [None] * n              # first error of each item
-    failed = _receive(conn, begin, owner, errs)
-    if failed is not None:               # about the whole batch
-        return [failed] * n
-    if any(e is not None and e[0] for e in errs):
-        cancel = (E.ECANCELED, "not applied: the transaction was aborted")
-        return [e if e is not None and e[0] else cancel for e in errs]
-    return [(0, "")] * n
-
-
-def _receive(conn, begin, owner, errs):
-    """Collect the ack of every sequence in ``owner`` into ``errs``;
-    returns the batch's own error, if the kernel sent one."""
-    pending = set(owner)
-    sock, portid = conn.sock, conn.portid
-    while pending:
-        try:
-            buf = sock.recv(transport.RECV_SIZE)
-        except OSError as exc:
-            # timeout, ENOBUFS (acks lost): the outcome is unknown
-            err = getattr(exc, "errno", None) or E.ETIMEDOUT
-            unknown = (err, f"recv: {os.strerror(err)}")
-            for seq in pending:
-                k = owner[seq]
-                if errs[k] is None or not errs[k][0]:
-                    errs[k] = unknown
-            return None
-        for off, _, mtype, _, seq, pid in transport.messages(buf):
-            if pid != portid or mtype != NLMSG_ERROR:
-                continue
-            code = transport.error_code(buf, off)
-            if seq == begin and code:
-                return (code, transport.ext_ack(buf, off)
-                        or os.strerror(code))
-            if seq not in pending:
-                continue
-            pending.discard(seq)
-            k = owner[seq]
-            if code and (errs[k] is None or not errs[k][0]):
-                errs[k] = (code, transport.ext_ack(buf, off))
-            elif errs[k] is None:
-                errs[k] = (0, "")
-    return None
+    transaction in one ``send``; ``(errno, message)`` per item (see
+    :func:`.transport.batch`)."""
+    return transport.batch(conn, _BEGIN, msgs, _END)

@@ -11,6 +11,9 @@ Shaped like the C core's csrc/sock.c:
   id: ``(errno, ext-ack text, reply)`` per request, where ``reply`` is the
   ``RTM_NEWLINK`` message the kernel sent for that sequence (a
   ``RTM_GETLINK`` answer, or an ``NLM_F_ECHO`` of a creation);
+* :func:`batch` sends an nfnetlink transaction (batch begin, messages,
+  batch end) in one ``send``, the buffers raised to hold it and all its
+  acks, and maps the acks to all-or-nothing results;
 * :func:`dump` sends one dump request and collects the messages of one
   type until ``NLMSG_DONE``, again if the dump was interrupted.
 
@@ -28,13 +31,14 @@ import struct
 from pyroute2.netlink import NLMSG_DONE, NLMSG_ERROR, nlmsgerr
 from pyroute2.netlink.rtnl import RTM_NEWLINK
 
-__all__ = ["Conn", "setup", "transact", "dump", "messages", "error_code",
-           "ext_ack"]
+__all__ = ["Conn", "setup", "setup_nfnl", "transact", "dump", "batch",
+           "messages", "error_code", "ext_ack"]
 
 SOL_NETLINK = 270
 NETLINK_EXT_ACK = 11
 SO_SNDBUFFORCE = 32
 SO_RCVBUFFORCE = 33
+NETLINK_CAP_ACK = 10
 NLM_F_DUMP_INTR = 0x10
 NLM_F_CAPPED = 0x100            # an ack echoes only the request's header
 NLM_F_ACK_TLVS = 0x200          # an ack carries extended-ack attributes
@@ -46,6 +50,7 @@ RECV_SIZE = 1 << 16
 # receive buffer at once, counted at its skb truesize (a few KiB at most)
 _CHUNK_MSGS = 256
 _CHUNK_BYTES = 1 << 16
+_ACK_ROOM = 2048                # receive buffer per queued ack (truesize)
 _TIMEOUT = 30.0
 _DUMP_TRIES = 10
 _HDR = struct.Struct("=IHHII")
@@ -238,3 +243,109 @@ def dump(conn: Conn, request: bytes, want: int) -> list:
         if not intr:
             return found
     raise OSError(E.EINTR, "dump interrupted ten times in a row")
+
+
+# ------------------------------------------------- nfnetlink transactions
+
+def setup_nfnl(sock: socket.socket) -> socket.socket:
+    """Configure a fresh nfnetlink socket as the rtnetlink ones
+    (:func:`setup`), and ask for acks without a copy of the
+    refused message (``NETLINK_CAP_ACK``: a refused element list can be
+    ~1 MiB)."""
+    sock = setup(sock)
+    try:
+        sock.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _room(sock, opt, force, need):
+    """Raise buffer ``opt`` to at least ``need`` bytes (the kernel reports,
+    and uses, twice what is set)."""
+    if sock.getsockopt(socket.SOL_SOCKET, opt) >= need:
+        return
+    half = need // 2 + 1
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, force, half)
+    except OSError:
+        sock.setsockopt(socket.SOL_SOCKET, opt, half)
+
+
+def batch(conn: Conn, begin_msg: bytes, msgs: list, end_msg: bytes) -> list:
+    """Send one nfnetlink transaction in one ``send``: ``begin_msg``, the
+    messages (``msgs``: per item, its encoded messages, sequence 0),
+    ``end_msg``; ``(errno, message)`` per item.
+
+    The kernel acks every message after it committed or aborted the
+    whole: with 0 each when it committed (all items: ``(0, "")``); when
+    it aborted, with 0 the good ones too, so a refused item gets its
+    error and the rest ECANCELED.  An error acking ``begin_msg`` is about
+    the transaction itself (its commit failed, no memory for the acks):
+    every item gets it."""
+    n = len(msgs)
+    begin = conn.next_seq()
+    parts = [bytearray(begin_msg)]
+    _SEQ.pack_into(parts[0], 8, begin)
+    owner = {}                           # sequence -> item
+    for k, item in enumerate(msgs):
+        for raw in item:
+            seq = conn.next_seq()
+            buf = bytearray(raw)
+            _SEQ.pack_into(buf, 8, seq)
+            parts.append(buf)
+            owner[seq] = k
+    end = bytearray(end_msg)
+    _SEQ.pack_into(end, 8, conn.next_seq())
+    parts.append(end)
+    data = b"".join(parts)
+    sock = conn.sock
+    try:
+        _room(sock, socket.SO_SNDBUF, SO_SNDBUFFORCE, len(data) + 65536)
+        _room(sock, socket.SO_RCVBUF, SO_RCVBUFFORCE,
+              len(owner) * _ACK_ROOM + 65536)
+        conn.send(data)
+    except OSError as exc:
+        err = exc.errno or E.EIO
+        return [(err, f"send: {os.strerror(err)}")] * n
+    errs: list = [None] * n              # first error of each item
+    failed, lost = _receive(conn, begin, owner, errs)
+    if failed is not None:               # about the whole transaction
+        return [failed] * n
+    if any(e is not None and e[0] for e in errs):
+        cancel = (E.ECANCELED, "not applied: the transaction was aborted")
+        return [e if e is not None and e[0] else cancel for e in errs]
+    if lost is not None:                 # committed or not: unknown
+        return [lost] * n
+    return [(0, "")] * n
+
+
+def _receive(conn, begin, owner, errs):
+    """Collect the ack of every sequence in ``owner`` into ``errs`` (an
+    item's first error); returns ``(error of the transaction, error of
+    the receive)``, each None when there was none."""
+    pending = set(owner)
+    sock, portid = conn.sock, conn.portid
+    while pending:
+        try:
+            buf = sock.recv(RECV_SIZE)
+        except OSError as exc:
+            # timeout, ENOBUFS (acks lost)
+            err = getattr(exc, "errno", None) or E.ETIMEDOUT
+            return None, (err, f"recv: {os.strerror(err)}")
+        for off, _, mtype, _, seq, pid in messages(buf):
+            if pid != portid or mtype != NLMSG_ERROR:
+                continue
+            code = error_code(buf, off)
+            if seq == begin and code:
+                return (code, ext_ack(buf, off) or os.strerror(code)), None
+            if seq not in pending:
+                continue
+            pending.discard(seq)
+            k = owner[seq]
+            if code and (errs[k] is None or not errs[k][0]):
+                errs[k] = (code, ext_ack(buf, off))
+            elif errs[k] is None:
+                errs[k] = (0, "")
+    return None, None
