@@ -164,33 +164,56 @@ def _fields(*lens):
         [[("NFTA_SET_FIELD_LEN", n)] for n in lens]))]))]
 
 
-ID = [("NFTA_SET_ID", 1)]
+def ID(key, data=None):
+    """NFTA_SET_ID, and the byte orders nft reads (0 invalid: a
+    concatenation or verdict, 1 host endian, 2 big endian)."""
+    udata = [("NFTNL_UDATA_SET_KEYBYTEORDER", struct.pack("=I", key))]
+    if data is not None:
+        udata.append(("NFTNL_UDATA_SET_DATABYTEORDER",
+                      struct.pack("=I", data)))
+    return [("NFTA_SET_ID", 1), ("NFTA_SET_USERDATA", udata)]
 
 
 @pytest.mark.parametrize("op, attrs", [
-    (N.NftSetAdd("T", "s", ("ifname",)), _head("s", 0, 41, 16) + ID),
+    (N.NftSetAdd("T", "s", ("ifname",)), _head("s", 0, 41, 16) + ID(1)),
+    (N.NftSetAdd("T", "mk", ("mark",)), _head("mk", 0, 19, 4) + ID(1)),
     (N.NftSetAdd("T", "m4", ("ipv4_addr",), interval=True),
-     _head("m4", N.SET_INTERVAL, 7, 4) + ID),
+     _head("m4", N.SET_INTERVAL, 7, 4) + ID(2)),
     (N.NftSetAdd("T", "sn", ("ipv4_addr",), ("ipv4_addr",), True),
      _head("sn", N.SET_INTERVAL | N.SET_MAP, 7, 4) + [
-         ("NFTA_SET_DATA_TYPE", 7), ("NFTA_SET_DATA_LEN", 4)] + ID),
+         ("NFTA_SET_DATA_TYPE", 7), ("NFTA_SET_DATA_LEN", 4)] + ID(2, 2)),
     (N.NftSetAdd("T", "own", ("ipv6_addr", "ifname"), interval=True),
      _head("own", N.SET_INTERVAL | N.SET_CONCAT, 8 << 6 | 41, 32)
-     + _fields(16, 16) + ID),
+     + _fields(16, 16) + ID(0)),
     (N.NftSetAdd("T", "p", ("ipv4_addr", "inet_proto", "inet_service"),
                  ("ipv4_addr", "inet_service")),
      _head("p", N.SET_MAP | N.SET_CONCAT, (7 << 6 | 12) << 6 | 13, 12) + [
          ("NFTA_SET_DATA_TYPE", 7 << 6 | 13), ("NFTA_SET_DATA_LEN", 8)]
-     + _fields(4, 1, 2) + ID),
+     + _fields(4, 1, 2) + ID(0, 0)),
     (N.NftSetAdd("T", "v", ("ifname", "ifname"), ("verdict",)),
      _head("v", N.SET_MAP | N.SET_CONCAT, 41 << 6 | 41, 32) + [
-         ("NFTA_SET_DATA_TYPE", N.DATA_VERDICT)] + _fields(16, 16) + ID),
-], ids=["set", "interval", "map", "concat-interval", "concat-map", "vmap"])
+         ("NFTA_SET_DATA_TYPE", N.DATA_VERDICT)] + _fields(16, 16)
+     + ID(0, 0)),
+    (N.NftSetAdd("T", "iv", ("ifname",), ("verdict",)),
+     _head("iv", N.SET_MAP, 41, 16) + [
+         ("NFTA_SET_DATA_TYPE", N.DATA_VERDICT)] + ID(1, 0)),
+    (N.NftSetAdd("T", "ai", ("ipv4_addr",), ("ifname",)),
+     _head("ai", N.SET_MAP, 7, 4) + [
+         ("NFTA_SET_DATA_TYPE", 41), ("NFTA_SET_DATA_LEN", 16)]
+     + ID(2, 1)),
+], ids=["set", "mark", "interval", "map", "concat-interval", "concat-map",
+        "concat-vmap", "vmap", "ifname-map"])
 def test_sets(op, attrs):
     hdr, gen, got = one(op)
     assert (hdr["type"], hdr["flags"]) == (10 << 8 | 9, REQ_ACK | CREATE)
     assert gen == (N.INET, 0, 0)
     assert got == attrs
+    # the user data: nftnl TLVs, each a type byte, a length byte, a u32
+    data = nft.encode(op, prepare(op))
+    udata = b"".join(
+        bytes([t, 4]) + v for t, (_, v) in enumerate(attrs[-1][1]))
+    assert data.endswith(struct.pack("=HH", 4 + len(udata), 13) + udata +
+                         bytes(-len(udata) % 4))
 
 
 def test_rule_expressions():

@@ -27,6 +27,7 @@ those listed; every nest is flagged ``NLA_F_NESTED``, list elements
                                DATA_TYPE (a map) DATA_LEN (a map but a
                                verdict map) DESC{CONCAT{ELEM{FIELD_LEN}
                                ...}} (a key of 2+ fields) ID (1)
+                               USERDATA (byte orders, below)
     NftRuleAdd    NEWRULE c|a  TABLE CHAIN EXPRESSIONS{ELEM{NAME DATA{}}}
     NftElemAdd    NEWSETELEM c TABLE SET ELEMENTS{ELEM{KEY{VALUE}
     NftElemDel    DELSETELEM   DATA{VALUE | VERDICT{CODE CHAIN}} FLAGS
@@ -35,6 +36,13 @@ those listed; every nest is flagged ``NLA_F_NESTED``, list elements
 
 The kernel wants a set's ``NFTA_SET_ID`` (a transaction-local id); it is
 always 1, as nothing refers to a set by id (rules and elements name it).
+A set's ``NFTA_SET_USERDATA`` is for nft, which without it prints an
+interface name key backwards (``""``): nftnl TLVs (type byte, length
+byte, value) ``NFTNL_UDATA_SET_KEYBYTEORDER`` (type 0) and, for a map,
+``NFTNL_UDATA_SET_DATABYTEORDER`` (type 1), each a host-order u32 as nft
+writes it: 1 (host endian) for one ``ifname`` or ``mark`` field, 2 (big
+endian) for one field of another type, 0 for a concatenation or a
+verdict.
 Types are ``NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_*``; every message has
 ``NLM_F_REQUEST | NLM_F_ACK``, ``c``: also ``NLM_F_CREATE`` (never
 ``NLM_F_EXCL``: adding what exists is no error), ``a``: ``NLM_F_APPEND``.
@@ -84,6 +92,7 @@ nfnetlink (``NETLINK_NETFILTER``), with ``NETLINK_EXT_ACK`` and
 from __future__ import annotations
 
 import socket
+import struct
 
 from pyroute2.netlink import (
     NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST)
@@ -103,6 +112,8 @@ NETLINK_NETFILTER = 12
 NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END = 0x10, 0x11
 NFT_LOOKUP_F_INV = 0x1
 SET_ID = 1
+BYTEORDER_INVALID, BYTEORDER_HOST_ENDIAN, BYTEORDER_BIG_ENDIAN = 0, 1, 2
+HOST_ENDIAN = frozenset({"ifname", "mark"})      # nft's host-order types
 
 _REQ = NLM_F_REQUEST | NLM_F_ACK
 _NEW = _REQ | NLM_F_CREATE
@@ -250,6 +261,17 @@ def chain_add(op, prep):
     return [_msg(M.chain_msg, NFT_MSG_NEWCHAIN, _NEW, op.family, attrs)]
 
 
+def _byteorder(types) -> bytes:
+    """nft's byte order of a key or data made of ``types`` (see above)."""
+    if len(types) > 1 or types[0] == "verdict":
+        order = BYTEORDER_INVALID
+    elif types[0] in HOST_ENDIAN:
+        order = BYTEORDER_HOST_ENDIAN
+    else:
+        order = BYTEORDER_BIG_ENDIAN
+    return struct.pack("=I", order)
+
+
 def set_add(op, prep):
     """``nft add {set|map} FAMILY TABLE NAME { type K [: D]; [flags
     interval;] }``"""
@@ -266,6 +288,10 @@ def set_add(op, prep):
             ("NFTA_SET_DESC_CONCAT", [
                 {"attrs": [("NFTA_SET_FIELD_LEN", n)]} for n in kfields])]}))
     attrs.append(("NFTA_SET_ID", SET_ID))
+    udata = [("NFTNL_UDATA_SET_KEYBYTEORDER", _byteorder(op.key))]
+    if op.data is not None:
+        udata.append(("NFTNL_UDATA_SET_DATABYTEORDER", _byteorder(op.data)))
+    attrs.append(("NFTA_SET_USERDATA", udata))
     return [_msg(M.set_msg, NFT_MSG_NEWSET, _NEW, op.family, attrs)]
 
 
