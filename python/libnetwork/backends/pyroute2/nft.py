@@ -31,7 +31,8 @@ those listed; every nest is flagged ``NLA_F_NESTED``, list elements
     NftRuleAdd    NEWRULE c|a  TABLE CHAIN EXPRESSIONS{ELEM{NAME DATA{}}}
     NftElemAdd    NEWSETELEM c TABLE SET ELEMENTS{ELEM{KEY{VALUE}
     NftElemDel    DELSETELEM   DATA{VALUE | VERDICT{CODE CHAIN}} FLAGS
-                               (INTERVAL_END only) KEY_END{VALUE}} ...}
+                               (1 = INTERVAL_END, only then)
+                               KEY_END{VALUE}} ...}
     ============  ===========  =========================================
 
 The kernel wants a set's ``NFTA_SET_ID`` (a transaction-local id); it is
@@ -43,6 +44,7 @@ byte, value) ``NFTNL_UDATA_SET_KEYBYTEORDER`` (type 0) and, for a map,
 writes it: 1 (host endian) for one ``ifname`` or ``mark`` field, 2 (big
 endian) for one field of another type, 0 for a concatenation or a
 verdict.
+
 Types are ``NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_*``; every message has
 ``NLM_F_REQUEST | NLM_F_ACK``, ``c``: also ``NLM_F_CREATE`` (never
 ``NLM_F_EXCL``: adding what exists is no error), ``a``: ``NLM_F_APPEND``.
