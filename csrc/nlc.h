@@ -204,6 +204,16 @@ int nlc_link_set(struct nlc_batch *b, int index, const char *name, int up,
                  int master, uint32_t mtu, const char *new_name, int nsfd,
                  int64_t group, const uint8_t *mac, int addrgen) NLC_WUR;
 
+/*
+ * ip link set {INDEX|NAME} type bridge_slave hairpin {on|off}: the bridge
+ * port's options (IFLA_INFO_SLAVE_DATA, RTM_NEWLINK without NLM_F_CREATE:
+ * a change of an existing link).  hairpin: 0 or 1 (IFLA_BRPORT_MODE): a
+ * frame may leave through the port it came in by, which a connection from
+ * a container to its own published port needs.  Index 0: by name.
+ */
+int nlc_link_set_brport(struct nlc_batch *b, int index, const char *name,
+                        int hairpin) NLC_WUR;
+
 /* ip link del {INDEX|NAME} */
 int nlc_link_del(struct nlc_batch *b, int index, const char *name) NLC_WUR;
 
