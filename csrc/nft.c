@@ -29,6 +29,8 @@
 
 #define NFT_TYPE(msg) ((uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | (msg)))
 #define UDATA_TABLE_COMMENT 0   /* nft's table user-data TLV for comments */
+#define UDATA_SET_KEYBYTEORDER 0    /* ... and a set's, for byte orders */
+#define UDATA_SET_DATABYTEORDER 1
 #define SET_FLAGS_ALL 0x1ffu    /* NFT_SET_ANONYMOUS .. NFT_SET_EXPR */
 #define NLC_ALEN(n) (NLA_HDRLEN + NLA_ALIGN(n))   /* one attribute */
 
@@ -272,14 +274,17 @@ NLC_EXPORT int
 nlc_nft_set_add(struct nlc_batch *b, uint8_t family, const char *table,
                 const char *name, uint32_t id, uint32_t flags,
                 uint32_t key_type, uint32_t key_len, const uint8_t *fields,
-                size_t nfields, uint32_t data_type, uint32_t data_len)
+                size_t nfields, uint32_t data_type, uint32_t data_len,
+                uint8_t key_order, uint8_t data_order)
 {
     struct nlc_mb m;
     struct nlattr *desc, *concat, *elem;
 
     if (!__family_ok(family) || !__name_ok(table) || !__name_ok(name) ||
         !__set_shape_ok(flags, key_len, fields, nfields, data_type,
-                        data_len))
+                        data_len) ||
+        key_order > NLC_NFT_ORDER_BIG || data_order > NLC_NFT_ORDER_BIG ||
+        (data_order && !(flags & NFT_SET_MAP)))
         return -EINVAL;
     __nft_msg(&m, b, NFT_TYPE(NFT_MSG_NEWSET), NLM_F_CREATE, family);
     __nlc_attr_put_str(&m, NFTA_SET_TABLE, table);
@@ -303,6 +308,27 @@ nlc_nft_set_add(struct nlc_batch *b, uint8_t family, const char *table,
         __nlc_nest_end(&m, desc);
     }
     __put_be32(&m, NFTA_SET_ID, id);
+    if (key_order || data_order) {
+        /* nft's user data: TLVs { u8 type, u8 len, u32 in host order } */
+        uint8_t ud[12], *p = ud;
+        uint32_t v;
+
+        if (key_order) {
+            v = key_order;
+            p[0] = UDATA_SET_KEYBYTEORDER;
+            p[1] = sizeof(v);
+            memcpy(p + 2, &v, sizeof(v));
+            p += 2 + sizeof(v);
+        }
+        if (data_order) {
+            v = data_order;
+            p[0] = UDATA_SET_DATABYTEORDER;
+            p[1] = sizeof(v);
+            memcpy(p + 2, &v, sizeof(v));
+            p += 2 + sizeof(v);
+        }
+        __nlc_attr_put(&m, NFTA_SET_USERDATA, ud, (size_t)(p - ud));
+    }
     return __nlc_msg_end(&m);
 }
 
@@ -328,7 +354,8 @@ __expr_ok(const struct nlc_nft_expr *e)
         return __reg_ok(e->u.fib.dreg);
     case NLC_NFT_LOOKUP:
         return __reg_ok(e->u.lookup.sreg) && e->u.lookup.invert <= 1 &&
-               (e->u.lookup.dreg == -1 || e->u.lookup.dreg == NFT_REG_VERDICT ||
+               (e->u.lookup.dreg == -1 ||
+                e->u.lookup.dreg == NFT_REG_VERDICT ||
                 __reg_ok((uint32_t)e->u.lookup.dreg)) &&
                __name_ok(e->u.lookup.set);
     case NLC_NFT_VERDICT: {

@@ -542,13 +542,20 @@ int nlc_nft_chain_add(struct nlc_batch *b, uint8_t family, const char *table,
  * 0x8) has data_type NFT_DATA_VERDICT (0xffffff00; data_len 0) or another
  * with data_len 1..NLC_NFT_DATA_MAX; a set has data_type and data_len 0.
  * id: NFTA_SET_ID, which the kernel requires (unique in a transaction).
+ * key_order, data_order: the byte order of a single-field key and of a
+ * map's value, kept in the set's user data as nft does, so that nft shows
+ * the elements right (the kernel ignores it): 0 not recorded, 1 host
+ * (strings such as ifname, marks), 2 big endian (addresses, ports).
  * NLM_F_CREATE without NLM_F_EXCL.
  */
+#define NLC_NFT_ORDER_HOST 1     /* nft's BYTEORDER_HOST_ENDIAN */
+#define NLC_NFT_ORDER_BIG 2      /* nft's BYTEORDER_BIG_ENDIAN  */
 int nlc_nft_set_add(struct nlc_batch *b, uint8_t family, const char *table,
                     const char *name, uint32_t id, uint32_t flags,
                     uint32_t key_type, uint32_t key_len,
                     const uint8_t *fields, size_t nfields,
-                    uint32_t data_type, uint32_t data_len) NLC_WUR;
+                    uint32_t data_type, uint32_t data_len,
+                    uint8_t key_order, uint8_t data_order) NLC_WUR;
 
 /* Expression kinds of struct nlc_nft_expr */
 #define NLC_NFT_META 1

@@ -228,8 +228,8 @@ sample_exprs(struct nlc_nft_expr *e)
 
 /* The samples, one per builder: 0 begin, 1 end, 2 table, 3 table del,
  * 4 base chain, 5 regular chain, 6 set, 7 map, 8 rule, 9 elements,
- * 10 element delete. */
-#define SAMPLES 11
+ * 10 element delete, 11 an interval map. */
+#define SAMPLES 12
 
 static int
 build_sample(struct nlc_batch *b, int which)
@@ -255,11 +255,16 @@ build_sample(struct nlc_batch *b, int which)
     case 6:
         return nlc_nft_set_add(b, NFPROTO_INET, "t", "own4", 3,
                                NFT_SET_INTERVAL | NFT_SET_CONCAT,
-                               (7 << 6) | 41, 20, OWN4_FIELDS, 2, 0, 0);
+                               (7 << 6) | 41, 20, OWN4_FIELDS, 2, 0, 0,
+                               0, 0);
     case 7:
         return nlc_nft_set_add(b, NFPROTO_INET, "t", "pairs", 1,
                                NFT_SET_MAP, 41, 16, NULL, 0,
-                               NFT_DATA_VERDICT, 0);
+                               NFT_DATA_VERDICT, 0, NLC_NFT_ORDER_HOST, 0);
+    case 11:
+        return nlc_nft_set_add(b, NFPROTO_INET, "t", "snat4", 2,
+                               NFT_SET_MAP | NFT_SET_INTERVAL, 7, 4, NULL, 0,
+                               7, 4, NLC_NFT_ORDER_BIG, NLC_NFT_ORDER_BIG);
     case 8:
         sample_exprs(e);
         return nlc_nft_rule_add(b, NFPROTO_INET, "t", "publish", e, 6);
@@ -354,7 +359,21 @@ test_bytes(void)
     h_be32(&h, NFTA_SET_DATA_TYPE, NFT_DATA_VERDICT);
     h_be32(&h, NFTA_SET_DATA_LEN, 0);
     h_be32(&h, NFTA_SET_ID, 1);
+    h_attr(&h, NFTA_SET_USERDATA, "\x00\x04\x01\x00\x00\x00", 6);
     CHECK_MSG(&b, 7, &h);
+
+    h_init(&h, NFT(NFT_MSG_NEWSET), REQ_ACK | NLM_F_CREATE, NFPROTO_INET, 0);
+    h_str(&h, NFTA_SET_TABLE, "t");
+    h_str(&h, NFTA_SET_NAME, "snat4");
+    h_be32(&h, NFTA_SET_FLAGS, NFT_SET_MAP | NFT_SET_INTERVAL);
+    h_be32(&h, NFTA_SET_KEY_TYPE, 7);
+    h_be32(&h, NFTA_SET_KEY_LEN, 4);
+    h_be32(&h, NFTA_SET_DATA_TYPE, 7);
+    h_be32(&h, NFTA_SET_DATA_LEN, 4);
+    h_be32(&h, NFTA_SET_ID, 2);
+    h_attr(&h, NFTA_SET_USERDATA,
+           "\x00\x04\x02\x00\x00\x00\x01\x04\x02\x00\x00\x00", 12);
+    CHECK_MSG(&b, 11, &h);
 
     h_init(&h, NFT(NFT_MSG_NEWRULE), REQ_ACK | NLM_F_CREATE | NLM_F_APPEND,
            NFPROTO_INET, 0);
@@ -542,35 +561,30 @@ test_invalid(void)
     CHECK_EQ(nlc_nft_chain_add(&b, 1, "", "c", -1, 0, NULL, -1), -EINVAL);
     CHECK_EQ(nlc_nft_chain_add(&b, 1, "t", NULL, -1, 0, NULL, -1), -EINVAL);
 
-    /* sets: shapes the kernel refuses */
-    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", "s", 1, 0x200, 7, 4, NULL, 0, 0, 0),
-             -EINVAL);
-    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", "s", 1, 0, 7, 0, NULL, 0, 0, 0),
-             -EINVAL);
-    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", "s", 1, 0, 7, 65, NULL, 0, 0, 0),
-             -EINVAL);
-    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", "s", 1, NFT_SET_CONCAT, 7, 4, NULL,
-                             0, 0, 0), -EINVAL);         /* concat, 1 field */
-    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", "s", 1, 0, 7, 20, OWN4_FIELDS, 2,
-                             0, 0), -EINVAL);            /* 2, no concat */
-    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", "s", 1, NFT_SET_CONCAT, 7, 20,
-                             NULL, 2, 0, 0), -EINVAL);
-    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", "s", 1, NFT_SET_CONCAT, 7, 16, f3,
-                             3, 0, 0), -EINVAL);         /* 4+4+4 != 16 */
-    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", "s", 1, NFT_SET_CONCAT, 7, 12, f3,
-                             3, 0, 0), 1);
-    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", "s", 1, NFT_SET_CONCAT, 7, 64, f17,
-                             17, 0, 0), -EINVAL);
-    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", "s", 1, 0, 7, 4, NULL, 0, 7, 4),
-             -EINVAL);                                   /* data, no map */
+    /* sets: shapes the kernel refuses (SET: no byte orders) */
+#define SET(...) nlc_nft_set_add(&b, 1, "t", "s", 1, __VA_ARGS__, 0, 0)
+    CHECK_EQ(SET(0x200, 7, 4, NULL, 0, 0, 0), -EINVAL);
+    CHECK_EQ(SET(0, 7, 0, NULL, 0, 0, 0), -EINVAL);
+    CHECK_EQ(SET(0, 7, 65, NULL, 0, 0, 0), -EINVAL);
+    CHECK_EQ(SET(NFT_SET_CONCAT, 7, 4, NULL, 0, 0, 0), -EINVAL);
+    CHECK_EQ(SET(0, 7, 20, OWN4_FIELDS, 2, 0, 0), -EINVAL); /* no concat */
+    CHECK_EQ(SET(NFT_SET_CONCAT, 7, 20, NULL, 2, 0, 0), -EINVAL);
+    CHECK_EQ(SET(NFT_SET_CONCAT, 7, 16, f3, 3, 0, 0), -EINVAL); /* 12 */
+    CHECK_EQ(SET(NFT_SET_CONCAT, 7, 12, f3, 3, 0, 0), 1);
+    CHECK_EQ(SET(NFT_SET_CONCAT, 7, 64, f17, 17, 0, 0), -EINVAL);
+    CHECK_EQ(SET(0, 7, 4, NULL, 0, 7, 4), -EINVAL);      /* data, no map */
+    CHECK_EQ(SET(NFT_SET_MAP, 7, 4, NULL, 0, 0, 4), -EINVAL);
+    CHECK_EQ(SET(NFT_SET_MAP, 7, 4, NULL, 0, 7, 0), -EINVAL);
+    CHECK_EQ(SET(NFT_SET_MAP, 7, 4, NULL, 0, NFT_DATA_VERDICT, 4), -EINVAL);
+#undef SET
+    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", "", 1, 0, 7, 4, NULL, 0, 0, 0, 0,
+                             0), -EINVAL);
+    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", "s", 1, 0, 7, 4, NULL, 0, 0, 0, 3,
+                             0), -EINVAL);               /* no such order */
+    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", "s", 1, 0, 7, 4, NULL, 0, 0, 0, 2,
+                             2), -EINVAL);               /* a set's data */
     CHECK_EQ(nlc_nft_set_add(&b, 1, "t", "s", 1, NFT_SET_MAP, 7, 4, NULL, 0,
-                             0, 4), -EINVAL);
-    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", "s", 1, NFT_SET_MAP, 7, 4, NULL, 0,
-                             7, 0), -EINVAL);
-    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", "s", 1, NFT_SET_MAP, 7, 4, NULL, 0,
-                             NFT_DATA_VERDICT, 4), -EINVAL);
-    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", "", 1, 0, 7, 4, NULL, 0, 0, 0),
-             -EINVAL);
+                             7, 4, 2, 3), -EINVAL);
 
     /* rules */
     sample_exprs(e);

@@ -68,7 +68,7 @@ test_nft(void)
     CHECK_EQ(nlc_nft_table_del(NULL, 1, "t"), EINV);
     CHECK_EQ(nlc_nft_chain_add(NULL, 1, "t", "c", 2, 0, "filter", 1), EINV);
     CHECK_EQ(nlc_nft_set_add(NULL, 1, "t", "s", 1, 0x80, 7, 20, fields, 2,
-                             0, 0), EINV);
+                             0, 0, 0, 0), EINV);
     CHECK_EQ(nlc_nft_rule_add(NULL, 1, "t", "c", e, 1), EINV);
     CHECK_EQ(nlc_nft_elems(NULL, 0, 1, "t", "s", u.b, 4, &el, 1, &taken),
              EINV);
@@ -81,10 +81,10 @@ test_nft(void)
     CHECK_EQ(nlc_nft_table_del(&b, 1, NULL), EINV);
     CHECK_EQ(nlc_nft_chain_add(&b, 1, NULL, "c", -1, 0, NULL, -1), EINV);
     CHECK_EQ(nlc_nft_chain_add(&b, 1, "t", "c", 2, 0, NULL, 1), EINV);
-    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", NULL, 1, 0, 7, 4, NULL, 0, 0, 0),
-             EINV);
-    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", "s", 1, 0x80, 7, 20, NULL, 2, 0, 0),
-             EINV);
+    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", NULL, 1, 0, 7, 4, NULL, 0, 0, 0, 0,
+                             0), EINV);
+    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", "s", 1, 0x80, 7, 20, NULL, 2, 0, 0,
+                             0, 0), EINV);
     CHECK_EQ(nlc_nft_rule_add(&b, 1, "t", NULL, e, 1), EINV);
     CHECK_EQ(nlc_nft_rule_add(&b, 1, "t", "c", NULL, 1), EINV);
     CHECK_EQ(nlc_nft_elems(&b, 0, 1, "t", "s", NULL, 4, &el, 1, &taken),
