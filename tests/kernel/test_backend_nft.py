@@ -300,9 +300,10 @@ def test_a_refused_message_aborts_everything(be, netns):
     ]
     n, res = sent(be, batch)
     assert n == 1
-    assert [r.errno for r in res] == [
-        errno.ECANCELED, errno.ECANCELED, errno.ENOENT, errno.EEXIST,
-        errno.ECANCELED, errno.ECANCELED]
+    assert [r.errno for r in res[:3]] == [
+        errno.ECANCELED, errno.ECANCELED, errno.ENOENT]
+    assert res[3].errno in (errno.EEXIST, errno.EBUSY)    # kernels differ
+    assert [r.errno for r in res[4:]] == [errno.ECANCELED] * 2
     for r in res:
         assert isinstance(r.message, str)
         if r.errno == errno.ECANCELED:
