@@ -28,6 +28,10 @@
 #include "internal.h"
 
 #define NFT_TYPE(msg) ((uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | (msg)))
+
+/* Linux 6.3 (older headers lack them): delete, no error when absent */
+#define NLC_NFT_MSG_DESTROYTABLE 26
+#define NLC_NFT_MSG_DESTROYSETELEM 30
 #define UDATA_TABLE_COMMENT 0   /* nft's table user-data TLV for comments */
 #define UDATA_SET_KEYBYTEORDER 0    /* ... and a set's, for byte orders */
 #define UDATA_SET_DATABYTEORDER 1
@@ -193,13 +197,16 @@ nlc_nft_table_add(struct nlc_batch *b, uint8_t family, const char *name,
 }
 
 NLC_EXPORT int
-nlc_nft_table_del(struct nlc_batch *b, uint8_t family, const char *name)
+nlc_nft_table_del(struct nlc_batch *b, uint8_t family, const char *name,
+                  int destroy)
 {
     struct nlc_mb m;
 
-    if (!__family_ok(family) || !__name_ok(name))
+    if (!__family_ok(family) || !__name_ok(name) || destroy < 0 ||
+        destroy > 1)
         return -EINVAL;
-    __nft_msg(&m, b, NFT_TYPE(NFT_MSG_DELTABLE), 0, family);
+    __nft_msg(&m, b, NFT_TYPE(destroy ? NLC_NFT_MSG_DESTROYTABLE
+                                      : NFT_MSG_DELTABLE), 0, family);
     __nlc_attr_put_str(&m, NFTA_TABLE_NAME, name);
     return __nlc_msg_end(&m);
 }
@@ -570,7 +577,7 @@ nlc_nft_elems(struct nlc_batch *b, int del, uint8_t family,
     if (taken)
         *taken = 0;
     if (!taken || !__family_ok(family) || !__name_ok(table) ||
-        !__name_ok(set) || !blob || !elems || n == 0)
+        !__name_ok(set) || !blob || !elems || n == 0 || del < 0 || del > 2)
         return -EINVAL;
     for (; k < n; k++) {
         size_t sz = __elem_size(&elems[k], blob, blob_len, del != 0);
@@ -581,7 +588,8 @@ nlc_nft_elems(struct nlc_batch *b, int del, uint8_t family,
             break;
         room -= sz;
     }
-    __nft_msg(&m, b, NFT_TYPE(del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM),
+    __nft_msg(&m, b, NFT_TYPE(del == 2 ? NLC_NFT_MSG_DESTROYSETELEM :
+                              del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM),
               del ? 0 : NLM_F_CREATE, family);
     __nlc_attr_put_str(&m, NFTA_SET_ELEM_LIST_TABLE, table);
     __nlc_attr_put_str(&m, NFTA_SET_ELEM_LIST_SET, set);

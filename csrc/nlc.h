@@ -523,9 +523,12 @@ int nlc_nft_end(struct nlc_batch *b) NLC_WUR;
 int nlc_nft_table_add(struct nlc_batch *b, uint8_t family, const char *name,
                       const char *comment) NLC_WUR;
 
-/* nft delete table FAMILY NAME (with everything in it) */
+/*
+ * nft delete table FAMILY NAME (with everything in it); destroy 1: nft
+ * destroy table (NFT_MSG_DESTROYTABLE, Linux 6.3: no error when absent)
+ */
 int nlc_nft_table_del(struct nlc_batch *b, uint8_t family,
-                      const char *name) NLC_WUR;
+                      const char *name, int destroy) NLC_WUR;
 
 /*
  * nft add chain FAMILY TABLE NAME
@@ -641,8 +644,10 @@ struct nlc_nft_elem {
 };
 
 /*
- * nft {add|delete} element FAMILY TABLE SET { ... } (del 0: add, with
- * NLM_F_CREATE: an existing element is no error; else delete): one
+ * nft {add|delete|destroy} element FAMILY TABLE SET { ... } (del 0: add,
+ * with NLM_F_CREATE: an existing element is no error; 1: delete; 2:
+ * destroy, NFT_MSG_DESTROYSETELEM, Linux 6.3: absent elements are no
+ * error; else -EINVAL): one
  * message holding elems[0 .. *taken), as many of the n (>= 1) as one
  * message can carry (its element list is a netlink attribute, at most
  * 64 KiB); the caller sends the rest in further messages.  The count

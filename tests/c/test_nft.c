@@ -245,7 +245,7 @@ build_sample(struct nlc_batch *b, int which)
     case 2:
         return nlc_nft_table_add(b, NFPROTO_INET, "t", "hi");
     case 3:
-        return nlc_nft_table_del(b, NFPROTO_IPV4, "t");
+        return nlc_nft_table_del(b, NFPROTO_IPV4, "t", 0);
     case 4:
         return nlc_nft_chain_add(b, NFPROTO_INET, "t", "postrouting",
                                  NF_INET_POST_ROUTING, -100, "nat", NF_ACCEPT);
@@ -460,9 +460,9 @@ test_bytes(void)
     h_be32(&h, NFTA_TABLE_FLAGS, 0);
     CHECK_MSG(&b, 0, &h);
     CHECK_MSG(&b, 1, &h);
-    CHECK_EQ(nlc_nft_table_del(&b, NFPROTO_ARP, "x"), 2);
-    CHECK_EQ(nlc_nft_table_del(&b, NFPROTO_NETDEV, "x"), 3);
-    CHECK_EQ(nlc_nft_table_del(&b, NFPROTO_BRIDGE, "x"), 4);
+    CHECK_EQ(nlc_nft_table_del(&b, NFPROTO_ARP, "x", 0), 2);
+    CHECK_EQ(nlc_nft_table_del(&b, NFPROTO_NETDEV, "x", 0), 3);
+    CHECK_EQ(nlc_nft_table_del(&b, NFPROTO_BRIDGE, "x", 0), 4);
 }
 
 /* ---------------------------------------------------------- 2. bounds */
@@ -544,8 +544,9 @@ test_invalid(void)
     comment[NLC_NFT_COMMENT_MAX - 1] = '\0';  /* 127 bytes: the most */
     name[NLC_NFT_NAME_MAX - 1] = '\0';        /* 255 bytes: the most */
     CHECK_EQ(nlc_nft_table_add(&b, NFPROTO_INET, name, comment), 0);
-    CHECK_EQ(nlc_nft_table_del(&b, NFPROTO_INET, ""), -EINVAL);
-    CHECK_EQ(nlc_nft_table_del(&b, 11, "t"), -EINVAL);
+    CHECK_EQ(nlc_nft_table_del(&b, NFPROTO_INET, "", 0), -EINVAL);
+    CHECK_EQ(nlc_nft_table_del(&b, 11, "t", 0), -EINVAL);
+    CHECK_EQ(nlc_nft_table_del(&b, NFPROTO_INET, "t", 2), -EINVAL);
 
     /* chains */
     CHECK_EQ(nlc_nft_chain_add(&b, 1, "t", "c", -2, 0, NULL, -1), -EINVAL);
@@ -635,6 +636,8 @@ test_invalid(void)
                            NULL), -EINVAL);
     CHECK_EQ(nlc_nft_elems(&b, 0, 1, "t", "s", NULL, 0, ELEMS, 1, &taken),
              -EINVAL);
+    CHECK_EQ(nlc_nft_elems(&b, 3, 1, "t", "s", blob, sizeof(blob), ELEMS, 1,
+                           &taken), -EINVAL);
     CHECK_EQ(nlc_nft_elems(&b, 0, 1, "t", "s", blob, sizeof(blob), NULL, 1,
                            &taken), -EINVAL);
     for (int i = 0; i < 13; i++) {

@@ -65,7 +65,7 @@ test_nft(void)
     CHECK_EQ(nlc_nft_begin(NULL), EINV);
     CHECK_EQ(nlc_nft_end(NULL), EINV);
     CHECK_EQ(nlc_nft_table_add(NULL, 1, "t", "c"), EINV);
-    CHECK_EQ(nlc_nft_table_del(NULL, 1, "t"), EINV);
+    CHECK_EQ(nlc_nft_table_del(NULL, 1, "t", 0), EINV);
     CHECK_EQ(nlc_nft_chain_add(NULL, 1, "t", "c", 2, 0, "filter", 1), EINV);
     CHECK_EQ(nlc_nft_set_add(NULL, 1, "t", "s", 1, 0x80, 7, 20, fields, 2,
                              0, 0, 0, 0), EINV);
@@ -78,7 +78,7 @@ test_nft(void)
     /* NULL beside a real batch: names, arrays, the blob, taken */
     nlc_batch_init(&b, u.b, sizeof(u.b));
     CHECK_EQ(nlc_nft_table_add(&b, 1, NULL, NULL), EINV);
-    CHECK_EQ(nlc_nft_table_del(&b, 1, NULL), EINV);
+    CHECK_EQ(nlc_nft_table_del(&b, 1, NULL, 0), EINV);
     CHECK_EQ(nlc_nft_chain_add(&b, 1, NULL, "c", -1, 0, NULL, -1), EINV);
     CHECK_EQ(nlc_nft_chain_add(&b, 1, "t", "c", 2, 0, NULL, 1), EINV);
     CHECK_EQ(nlc_nft_set_add(&b, 1, "t", NULL, 1, 0, 7, 4, NULL, 0, 0, 0, 0,

@@ -149,7 +149,8 @@ def _put(b, op, prep, set_id):
             b, fam, op.name.encode(),
             op.comment.encode() if op.comment else _NULL), 1
     if t is N.NftTableDel:
-        return lib.nlc_nft_table_del(b, fam, op.name.encode()), 1
+        return lib.nlc_nft_table_del(b, fam, op.name.encode(),
+                                     int(op.missing_ok)), 1
     if t is N.NftChainAdd:
         base = op.hook is not None
         return lib.nlc_nft_chain_add(
@@ -171,7 +172,7 @@ def _put(b, op, prep, set_id):
     if t is N.NftElemAdd or t is N.NftElemDel:
         blob, descs = _elems(op.elements)
         table, name = op.table.encode(), op.set.encode()
-        delete = int(t is N.NftElemDel)
+        delete = 0 if t is N.NftElemAdd else 2 if op.missing_ok else 1
         taken = ffi.new("size_t *")
         n, done, count = len(op.elements), 0, 0
         saved = (b.len, b.last, b.count)
