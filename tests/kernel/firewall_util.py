@@ -292,16 +292,18 @@ def table_of(c) -> str:
 
 
 def _nohandles(v):
+    """Handles dropped, counters' values too (traffic moves them)."""
     if isinstance(v, dict):
-        return {k: _nohandles(x) for k, x in v.items() if k != "handle"}
+        return {k: "<counted>" if k == "counter" and isinstance(x, dict)
+                else _nohandles(x) for k, x in v.items() if k != "handle"}
     if isinstance(v, list):
         return [_nohandles(x) for x in v]
     return v
 
 
 def table_dump(ns, table=None) -> list:
-    """The whole ruleset (or one table of it) without handles, elements
-    sorted: what two equal states print alike."""
+    """The whole ruleset (or one table of it) without handles or counter
+    values, elements sorted: what two equal states print alike."""
     objs = nft_json(ns, "list", "ruleset")
     out = []
     for o in _nohandles(objs):

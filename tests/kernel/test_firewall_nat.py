@@ -58,6 +58,9 @@ def test_outbound_from_host_ipv4(ctl, netns, client):
     assert outbound(_key(ctl, "b"), client, "tcp", CLIENT4) == HOST4
 
 
+GW = "10.120.0.1"
+
+
 def test_hairpin(ctl, client):
     nw = bridge(ctl, "n", "10.120.0.0/24")
     ctl.attach(nw, ["a"], port_mapping=[
@@ -71,11 +74,13 @@ def test_hairpin(ctl, client):
                                                       "a") as ua, \
             Listener(kb, "tcp", 80, "b") as tb, Listener(kb, "udp", 80,
                                                          "b") as ub:
+        # masqueraded to the bridge's address, so replies come back
+        # through the host
         for proto, la, lb in (("tcp", ta, tb), ("udp", ua, ub)):
-            answers(ka, proto, HOST4, 8080, la)       # its own port
-            answers(ka, proto, HOST4, 8081, lb)       # the other's
-            answers(kb, proto, HOST4, 8080, la)
-            answers(client, proto, HOST4, 8081, lb)
+            assert answers(ka, proto, HOST4, 8080, la) == GW  # its own port
+            assert answers(ka, proto, HOST4, 8081, lb) == GW  # the other's
+            assert answers(kb, proto, HOST4, 8080, la) == GW
+            assert answers(client, proto, HOST4, 8081, lb) == CLIENT4
 
 
 def test_icc_off(ctl, client):
@@ -105,6 +110,10 @@ def test_icc_off(ctl, client):
                                lis[(x, p)]) == CLIENT4
             # and they reach out
             assert outbound(ka, client, p, CLIENT4) == HOST4
+            # and each other's published ports through the host
+            port = [m.host_port for m in b.driver_info()[
+                netlabel.PORT_MAP] if m.proto == p][0]
+            answers(ka, p, HOST4, port, lis[("b", p)])
     finally:
         for li in lis.values():
             li.close()

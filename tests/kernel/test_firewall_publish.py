@@ -129,9 +129,10 @@ def test_published_from_the_host_itself(ctl, netns, client):
         answers(netns, "udp", HOST4, 8080, pu)
         answers(netns, "tcp", HOST4, 8081, lt)
         answers(netns, "udp", HOST4, 8081, lu)
-        # loopback only for the route_localnet network
-        answers(netns, "tcp", "127.0.0.1", 8081, lt)
-        answers(netns, "udp", "127.0.0.1", 8081, lu)
+        # loopback only for the route_localnet network; those connections
+        # arrive from the bridge's address
+        assert answers(netns, "tcp", "127.0.0.1", 8081, lt) == "10.121.0.1"
+        assert answers(netns, "udp", "127.0.0.1", 8081, lu) == "10.121.0.1"
         silent(netns, "tcp", "127.0.0.1", 8080, pt, lt)
         silent(netns, "udp", "127.0.0.1", 8080, pu, lu)
         # the client host reaches both
@@ -174,15 +175,25 @@ def test_ipv6_published_port(ctl, client):
     nw = bridge(ctl, "n6", "10.120.0.0/24", subnet6="fd20::/64")
     (ep,) = ctl.attach(nw, ["a"], port_mapping=[
         PortBinding("tcp", 80, host_port=8086),
-        PortBinding("udp", 80, host_port=8086)])
-    assert {b.host_port for b in host_ports(ep)} == {8086}
+        PortBinding("udp", 80, host_port=8086),
+        PortBinding("tcp", 81, host_port=8087, host_ip=HOST6)])
+    assert {b.host_port for b in host_ports(ep) if b.port == 80} == {8086}
+    assert ("tcp", 81, HOST6, 8087) in _applied(ep)
     key = ctl.sandbox_by_container("a").key()
     with Listener(key, "tcp", 80, "a", v6=True) as t, \
-            Listener(key, "udp", 80, "a", v6=True) as u:
+            Listener(key, "udp", 80, "a", v6=True) as u, \
+            Listener(key, "tcp", 81, "a81", v6=True) as t81:
         assert answers(client, "tcp", HOST6, 8086, t) == CLIENT6
         assert answers(client, "udp", HOST6, 8086, u) == CLIENT6
         assert answers(client, "tcp", HOST4, 8086, t) == CLIENT4
-        silent(client, "tcp", HOST6, 8087, t)
+        silent(client, "tcp", HOST6, 8088, t, t81)
+        # a binding on one IPv6 address: there only
+        assert answers(client, "tcp", HOST6, 8087, t81) == CLIENT6
+        silent(client, "tcp", HOST4, 8087, t, t81)
+    # the default binding took :: too: an IPv6 address overlaps it
+    with pytest.raises(errors.PortAlreadyAllocated):
+        nw.create_endpoint("b", port_mapping=[
+            PortBinding("tcp", 80, host_port=8086, host_ip=HOST6)])
 
 
 def test_sctp_published_port(ctl, client):

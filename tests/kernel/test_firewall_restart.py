@@ -78,12 +78,18 @@ def test_restart_restores_deleted_elements(make_ctl, netns, client):
         assert elements_for_port(netns, table, 8080) == set()
         silent(client, "tcp", HOST4, 8080, t)
         answers(client, "udp", HOST4, uport, u)    # the other one stays
+        # and one nobody published
+        nft(netns, "add", "element", "inet", table, "any4",
+            "{ tcp . 7777 : 10.120.0.2 . 80 }")
+        answers(client, "tcp", HOST4, 7777, t)
 
         make_ctl()
         assert elements_for_port(netns, table, 8080) == elems
+        assert elements_for_port(netns, table, 7777) == set()
         assert table_dump(netns, table) == dump
         answers(client, "tcp", HOST4, 8080, t)
         answers(client, "udp", HOST4, uport, u)
+        silent(client, "tcp", HOST4, 7777, t)
 
 
 def test_restart_restores_deleted_table(make_ctl, netns, client):
@@ -113,7 +119,7 @@ def test_restart_restores_deleted_table(make_ctl, netns, client):
 _OTHER = """
 table inet other {
   set s { type ipv4_addr; elements = { 10.120.0.7, 10.99.0.2 } }
-  chain fwd {
+  chain watch {
     type filter hook forward priority -5; policy accept;
     ip daddr @s counter accept
   }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from libnetwork import errors
+from libnetwork import errors, netlabel
 
 from firewall_util import *  # noqa: F401,F403
 from firewall_util import (HOST4, UPLINK, Listener, PortBinding, answers,
@@ -157,3 +157,59 @@ def test_mapping_lives_as_long_as_the_endpoint(ctl, netns, client):
     with Listener(ctl.sandbox_by_container("c").key(), "tcp", 80,
                   "c") as lc:
         answers(client, "tcp", HOST4, 8080, lc)
+    # deleting the sandbox is leaving: the endpoint keeps its mapping
+    elems = elements_for_port(netns, table, 8080)
+    ctl.sandbox_by_container("c").delete()
+    assert c.sandbox() is None
+    assert elements_for_port(netns, table, 8080) == elems
+    c.delete(force=True)
+    assert elements_for_port(netns, table, 8080) == set()
+
+
+def test_deleted_network_leaves_nothing(ctl, netns, client):
+    n1 = bridge(ctl, "n1", "10.120.0.0/24")
+    ctl.attach(n1, ["a"], port_mapping=[PortBinding("tcp", 80,
+                                                    host_port=8080)])
+    table = our_table(netns)
+    dump = table_dump(netns, table)
+    n2 = bridge(ctl, "n2", "10.121.0.0/24",
+                generic={"com.docker.network.bridge.enable_icc": False,
+                         "com.docker.network.host_ipv4": HOST4})
+    n3 = bridge(ctl, "n3", "10.122.0.0/24", internal=True)
+    ctl.attach(n2, ["b", "c"], port_mapping=[
+        PortBinding("tcp", 80),
+        PortBinding("udp", 53, host_port=5353, host_port_end=5360)])
+    ctl.attach(n3, ["d"])
+    assert table_dump(netns, table) != dump
+    ctl.detach(["b", "c", "d"])
+    n2.delete()
+    n3.delete()
+    assert table_dump(netns, table) == dump
+    with Listener(ctl.sandbox_by_container("a").key(), "tcp", 80,
+                  "a") as la:
+        answers(client, "tcp", HOST4, 8080, la)
+
+
+def test_two_controllers_on_one_store_share_the_ports(make_ctl, netns,
+                                                       client):
+    a = make_ctl()
+    b = make_ctl()                        # the same store, both live
+    nw = bridge(a, "n", "10.120.0.0/24")
+    (ea,) = a.attach(nw, ["a"], port_mapping=[
+        PortBinding("tcp", 80, host_port=8080), PortBinding("tcp", 81)])
+    nb = b.network_by_name("n")
+    with pytest.raises(errors.PortAlreadyAllocated):
+        nb.create_endpoint("x", port_mapping=[
+            PortBinding("tcp", 80, host_port=8080)])
+    picked = [m.host_port for m in ea.driver_info()[netlabel.PORT_MAP]
+              if m.port == 81][0]
+    (eb,) = b.attach(nb, ["b"], port_mapping=[
+        PortBinding("tcp", 80, host_port=8080, host_port_end=8081),
+        PortBinding("tcp", 81)])
+    got = {m.port: m.host_port for m in eb.driver_info()[netlabel.PORT_MAP]}
+    assert got[80] == 8081 and got[81] != picked
+    with Listener(b.sandbox_by_container("b").key(), "tcp", 81, "b") as lb, \
+            Listener(a.sandbox_by_container("a").key(), "tcp", 81,
+                     "a") as la:
+        answers(client, "tcp", HOST4, got[81], lb)
+        answers(client, "tcp", HOST4, picked, la)
