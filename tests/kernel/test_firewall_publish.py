@@ -76,7 +76,7 @@ def test_port_range_takes_first_free(ctl, client):
 
 
 def test_host_port_zero_picks_from_local_port_range(make_ctl, netns, client):
-    r = nsexec(netns, "sh", "-c", "echo '40000 40009' > "
+    r = nsexec(netns, "sh", "-c", "echo '40000 40002' > "
                "/proc/sys/net/ipv4/ip_local_port_range")
     assert r.returncode == 0, r.stderr
     ctl = make_ctl()
@@ -84,7 +84,17 @@ def test_host_port_zero_picks_from_local_port_range(make_ctl, netns, client):
     (ep,) = ctl.attach(nw, ["a"], port_mapping=[
         PortBinding("tcp", 80), PortBinding("udp", 80)])
     tport, uport = published(ep, "tcp", 80), published(ep, "udp", 80)
-    assert 40000 <= tport <= 40009 and 40000 <= uport <= 40009
+    assert 40000 <= tport <= 40002 and 40000 <= uport <= 40002
+    # the range runs out: all or nothing
+    with pytest.raises(errors.PortAlreadyAllocated):
+        ctl.attach(nw, ["b", "c", "d"], port_mapping=[PortBinding("tcp", 80)])
+    assert [s.container_id() for s in ctl.sandboxes()] == ["a"]
+    # two bindings of one endpoint cannot share a host port either
+    with pytest.raises(errors.PortAlreadyAllocated):
+        nw.create_endpoint("e", port_mapping=[
+            PortBinding("tcp", 80, host_port=8080),
+            PortBinding("tcp", 81, host_port=8080)])
+    ctl.attach(nw, ["b", "c"], port_mapping=[PortBinding("tcp", 80)])
     key = ctl.sandbox_by_container("a").key()
     with Listener(key, "tcp", 80, "a") as t, Listener(key, "udp", 80,
                                                         "a") as u:

@@ -116,6 +116,24 @@ def test_restart_restores_deleted_table(make_ctl, netns, client):
             assert answers(key, "tcp", CLIENT4, lc.port, lc) == HOST4
 
 
+def test_restart_rebuilds_changed_rules(make_ctl, netns, client):
+    c = make_ctl()
+    _publish(c)
+    key = c.sandbox_by_container("a").key()
+    table = our_table(netns)
+    dump = table_dump(netns, table)
+    with Listener(key, "tcp", 80, "a") as t:
+        answers(client, "tcp", HOST4, 8080, t)
+        c.stop()
+        nft(netns, "flush", "chain", "inet", table, "publish")
+        nft(netns, "add", "rule", "inet", table, "forward", "counter")
+        assert table_dump(netns, table) != dump
+        silent(client, "tcp", HOST4, 8080, t)
+        make_ctl()
+        assert table_dump(netns, table) == dump
+        answers(client, "tcp", HOST4, 8080, t)
+
+
 _OTHER = """
 table inet other {
   set s { type ipv4_addr; elements = { 10.120.0.7, 10.99.0.2 } }
