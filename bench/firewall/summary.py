@@ -1,0 +1,45 @@
+"""The firewall numbers the table and the targets share, taken from the
+results of :func:`.rounds.run_firewall` (medians of the rounds)."""
+
+from __future__ import annotations
+
+import statistics
+
+
+def _med(results, impl, phase, n, attr="wall"):
+    ts = results.get((impl, phase, n))
+    return statistics.median(getattr(t, attr) for t in ts) if ts else None
+
+
+def backend_numbers(results, impl, n, batch) -> dict:
+    """Of backend ``impl``: attach and detach rates and walls with and
+    without ports, their ratio, and the cost of a published port --
+    ``marginal`` (attach with ports minus without, per port), ``txn`` (one
+    transaction of ``batch`` elements, per element) and ``charged``, the
+    larger of the two: the marginal is the whole cost but carries the
+    noise of two large attaches; the transaction is a floor under it."""
+    out = {}
+    for key, phase in (("attach", "attach"), ("attach_fw", "attach+ports"),
+                       ("detach", "detach"), ("detach_fw", "detach+ports")):
+        out[key] = _med(results, impl, phase, n)
+    for key in ("attach", "attach_fw", "detach", "detach_fw"):
+        w = out[key]
+        out[key + "_rate"] = n / w if w else None
+    a, af = out["attach"], out["attach_fw"]
+    out["ratio"] = a / af if a and af else None          # rate_fw / rate
+    out["marginal"] = (af - a) / n if a and af else None
+    t = _med(results, impl, "port txn", batch)
+    out["txn"] = t / batch if t else None
+    costs = [c for c in (out["marginal"], out["txn"]) if c is not None]
+    out["charged"] = max(costs) if costs else None
+    out["total"] = (af - a) if a and af else None
+    return out
+
+
+def peer_numbers(results, impl, n) -> dict:
+    """Of exec peer ``impl``: the wall time of publishing ``n`` ports, per
+    port, and the processes it ran."""
+    w = _med(results, impl, "publish", n)
+    ts = results.get((impl, "publish", n))
+    return {"total": w, "charged": w / n if w else None,
+            "execs": ts[0].extra.get("execs") if ts else None}
