@@ -11,7 +11,10 @@ the same messages.  This module ties the parts together:
 * :mod:`.transport` -- one socket per namespace, a run sent in as few
   ``send`` calls as the buffers allow, acks matched by sequence;
 * :mod:`.encode` -- one encoder per operation type;
-* :mod:`.decode` -- dumps and link replies into the contract's records.
+* :mod:`.decode` -- dumps and link replies into the contract's records;
+* :mod:`.nft` (with the classes of :mod:`.nft_msgs`) -- the nftables
+  operations, one transaction per run on an nfnetlink socket per
+  namespace.
 
 Why not ``pyroute2.IPRoute(use_socket=...)``: in 0.9.7 its synchronous API
 drives an asyncio event loop per call and does one round trip per message
@@ -38,7 +41,7 @@ from pyroute2.netlink.rtnl.rtmsg import rtmsg
 from .. import ops as O
 from ..base import Backend
 from ..validate import prepare
-from . import decode, encode as enc, netns, transport
+from . import decode, encode as enc, netns, nft, transport
 from .netns import NamespaceSwitchError
 
 __all__ = ["Pyroute2Backend", "NamespaceSwitchError"]
@@ -73,45 +76,62 @@ class Pyroute2Backend(Backend):
         super().__init__(root)
         netns.raise_nofile()
         self._lock = threading.RLock()
-        self._conns: dict = {}
+        self._conns: dict = {}          # rtnetlink, per namespace
+        self._nft_conns: dict = {}      # nfnetlink, per namespace
         if root is None:
             # the namespace the process is in now, whatever happens later
             self._conns[None] = self._new_conn(netns.raw_socket(), None)
+            try:
+                self._nft_conns[None] = self._new_conn(
+                    netns.raw_socket(nft.NETLINK_NETFILTER), None, True)
+            except OSError:
+                pass       # no nfnetlink here (yet): opened on first use
 
     # --------------------------------------------------------- sockets
 
-    def _new_conn(self, sock, ident) -> transport.Conn:
-        return transport.Conn(transport.setup(sock), ident, self._stats)
+    def _new_conn(self, sock, ident, nfnl=False) -> transport.Conn:
+        sock = (transport.setup_nfnl if nfnl else transport.setup)(sock)
+        return transport.Conn(sock, ident, self._stats)
 
-    def _conn(self, ns) -> transport.Conn:
+    def _conn(self, ns, nfnl=False) -> transport.Conn:
+        """The rtnetlink (``nfnl``: nfnetlink) socket of namespace ``ns``,
+        opened on first use and again when its path names another
+        namespace."""
+        conns = self._nft_conns if nfnl else self._conns
+        proto = nft.NETLINK_NETFILTER if nfnl else netns.NETLINK_ROUTE
         key = self.root if ns is None else ns
-        c = self._conns.get(key)
+        c = conns.get(key)
         if key is None:
             if c is None:
-                raise OSError(E.EBADF, "backend closed")
+                if self._conns.get(None) is None:
+                    raise OSError(E.EBADF, "backend closed")
+                c = self._new_conn(netns.raw_socket(proto), None, nfnl)
+                conns[None] = c
             return c
         ident = netns.ident(key)
         if c is not None:
             if c.ident == ident:
                 return c
             # the path now names another namespace: forget the old one
-            del self._conns[key]
+            del conns[key]
             c.close()
-        c = self._new_conn(netns.socket_in(key), ident)
-        self._conns[key] = c
+        c = self._new_conn(netns.socket_in(key, proto), ident, nfnl)
+        conns[key] = c
         return c
 
     def _drop(self, path):
-        c = self._conns.pop(path, None)
-        if c is not None:
-            c.close()
+        for conns in (self._conns, self._nft_conns):
+            c = conns.pop(path, None)
+            if c is not None:
+                c.close()
 
     def close(self) -> None:
         """Close every namespace socket the backend holds."""
         with self._lock:
-            for c in self._conns.values():
-                c.close()
-            self._conns.clear()
+            for conns in (self._conns, self._nft_conns):
+                for c in conns.values():
+                    c.close()
+                conns.clear()
 
     # ------------------------------------------------------ namespaces
 
@@ -150,8 +170,18 @@ class Pyroute2Backend(Backend):
                 if err == 0 and reply is not None}
 
     def _nft(self, ns, items):
-        # filled in by the nfnetlink work (see Backend._nft)
-        return [(E.ENOSYS, "nftables: not yet in this backend")] * len(items)
+        """One transaction of nftables items ``(op, prepared)`` on ``ns``'s
+        nfnetlink socket (see :mod:`.nft`)."""
+        msgs = [nft.messages(op, prep) for op, prep in items]
+        with self._lock:
+            try:
+                conn = self._conn(ns, nfnl=True)
+            except OSError as exc:
+                err = exc.errno or E.EIO
+                msg = (f"namespace {ns or self.root or '(root)'}: "
+                       f"{os.strerror(err)}")
+                return [(err, msg)] * len(items)
+            return nft.transaction(conn, msgs)
 
     def _exec(self, ns, items, names):
         with self._lock:
@@ -183,8 +213,15 @@ class Pyroute2Backend(Backend):
         """The one message ``op`` is sent as (sequence 0, port 0), with
         ``NLM_F_ECHO`` when ``echo``: validated as :meth:`execute` does,
         ``names`` giving the ifindex of each link reference that is not an
-        int.  Namespace descriptors in it are closed before it returns."""
+        int.  Namespace descriptors in it are closed before it returns.
+
+        An nftables operation gives its message without the transaction's
+        batch begin and end (an element list too large for one message:
+        its messages, concatenated; see :mod:`.nft`); ``names`` and
+        ``echo`` do not apply to it."""
         prep = prepare(op)
+        if type(op) in nft.ENCODERS:
+            return nft.encode(op, prep)
         if type(op) not in enc.ENCODERS:
             raise TypeError(f"not a netlink operation: {op!r}")
         with netns.Fds() as nsfd:

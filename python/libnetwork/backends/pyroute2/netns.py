@@ -1,7 +1,7 @@
 """Network namespaces for the pyroute2 backend, without moving any thread
 that matters.
 
-* :func:`socket_in` opens a ``NETLINK_ROUTE`` socket inside a bound
+* :func:`socket_in` opens a netlink socket inside a bound
   namespace: the calling thread enters it for the ``socket()`` call only
   and returns (or :class:`NamespaceSwitchError` is raised);
 * :func:`create` binds new namespaces: short-lived threads
@@ -110,19 +110,20 @@ def _errno() -> int:
     return ctypes.get_errno() or E.EIO
 
 
-def raw_socket() -> socket.socket:
-    """An unconfigured rtnetlink socket in the calling thread's namespace."""
+def raw_socket(proto: int = NETLINK_ROUTE) -> socket.socket:
+    """An unconfigured netlink socket (rtnetlink unless ``proto`` says
+    otherwise) in the calling thread's namespace."""
     return socket.socket(socket.AF_NETLINK,
-                         socket.SOCK_DGRAM | socket.SOCK_CLOEXEC,
-                         NETLINK_ROUTE)
+                         socket.SOCK_DGRAM | socket.SOCK_CLOEXEC, proto)
 
 
-def socket_in(path: Optional[str]) -> socket.socket:
-    """An (unconfigured) rtnetlink socket living in the namespace bound at
-    ``path`` (``None``: the calling thread's).  The thread enters the
-    namespace only for the ``socket()`` call."""
+def socket_in(path: Optional[str],
+              proto: int = NETLINK_ROUTE) -> socket.socket:
+    """An (unconfigured) netlink socket of ``proto`` living in the
+    namespace bound at ``path`` (``None``: the calling thread's).  The
+    thread enters the namespace only for the ``socket()`` call."""
     if path is None:
-        return raw_socket()
+        return raw_socket(proto)
     target = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         home = os.open(_THREAD_NS, os.O_RDONLY | os.O_CLOEXEC)
@@ -131,7 +132,7 @@ def socket_in(path: Optional[str]) -> socket.socket:
                 err = _errno()
                 raise OSError(err, f"setns {path}: {os.strerror(err)}")
             try:
-                sock = raw_socket()
+                sock = raw_socket(proto)
             finally:
                 if _libc.setns(home, CLONE_NEWNET) != 0:
                     err = _errno()
