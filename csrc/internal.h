@@ -126,5 +126,19 @@ int __nlc_sock_send(struct nlc_sock *s, const void *buf, size_t len);
 /* -errno for the errno of a failed blocking receive: the socket's
  * timeout (EAGAIN) is -ETIMEDOUT. */
 int __nlc_sock_recv_error(void);
+/*
+ * One recvmmsg of up to NLC_RX_SLOTS datagrams into rx (the thread's
+ * receive buffer), each matched by nlc_parse_acks into res[0 .. n)
+ * (sequence numbers base ..).  Returns the number of acks taken, or
+ * -errno (as nlc_sock_exec); without wait, -EAGAIN when nothing is queued.
+ */
+int __nlc_sock_recv_acks(struct nlc_sock *s, uint8_t *rx, bool wait,
+                         uint32_t base, uint32_t n, struct nlc_result *res);
+/*
+ * Raises the socket's buffers so that one datagram of `bytes` can be sent
+ * (-EMSGSIZE when the send buffer cannot be made large enough) and the
+ * receive buffer holds `acks` acks (best effort).  Returns 0 or -EMSGSIZE.
+ */
+int __nlc_sock_fit(struct nlc_sock *s, size_t bytes, size_t acks);
 
 #endif /* NLC_INTERNAL_H */

@@ -1,13 +1,16 @@
 /*
  * nlc.h - the one public header of libnetwork's C core.
  *
- * Five concerns live behind it:
+ * Six concerns live behind it:
  *
  *   batch  : netlink request builders that append messages to a
  *            caller-owned buffer (pure: no syscalls);
  *   sock   : netlink sockets, one sendmsg per batch (split only where the
  *            socket buffers force it), acks matched by sequence number
  *            into one result per request, dumps;
+ *   nft    : nftables builders (pure, as batch's) and transactions, each
+ *            sent in one sendmsg and applied by the kernel whole or not
+ *            at all;
  *   parse  : the pure parsers of the kernel's replies (dump records, acks)
  *            that the socket paths run on every message they receive,
  *            exported so that they can be tested without a socket;
@@ -203,6 +206,16 @@ int nlc_link_add_vlan(struct nlc_batch *b, const char *name,
 int nlc_link_set(struct nlc_batch *b, int index, const char *name, int up,
                  int master, uint32_t mtu, const char *new_name, int nsfd,
                  int64_t group, const uint8_t *mac, int addrgen) NLC_WUR;
+
+/*
+ * ip link set {INDEX|NAME} type bridge_slave hairpin {on|off}: the bridge
+ * port's options (IFLA_INFO_SLAVE_DATA, RTM_NEWLINK without NLM_F_CREATE:
+ * a change of an existing link).  hairpin: 0 or 1 (IFLA_BRPORT_MODE): a
+ * frame may leave through the port it came in by, which a connection from
+ * a container to its own published port needs.  Index 0: by name.
+ */
+int nlc_link_set_brport(struct nlc_batch *b, int index, const char *name,
+                        int hairpin) NLC_WUR;
 
 /* ip link del {INDEX|NAME} */
 int nlc_link_del(struct nlc_batch *b, int index, const char *name) NLC_WUR;
@@ -470,6 +483,202 @@ int nlc_netns_open(const char *path) NLC_WUR;
  */
 int nlc_sock_open_at(const int *nsfds, size_t n, int protocol,
                      struct nlc_sock **socks, int *errs) NLC_WUR;
+
+/* ------------------------------------------------------------------ nft */
+
+/*
+ * nftables over nfnetlink (NETLINK_NETFILTER sockets): a transaction is
+ * one batch holding nlc_nft_begin(), the messages of the builders below,
+ * and nlc_nft_end(), sent with nlc_nft_exec() in one sendmsg; the kernel
+ * applies all of it or none of it.
+ *
+ * The builders follow the conventions of the request builders above: each
+ * appends one message (NLM_F_REQUEST | NLM_F_ACK; sequence number and port
+ * 0) and returns its index, or -EMSGSIZE (nothing appended) or -EINVAL.
+ * family is an NFPROTO_* value (1 inet, 2 ip, 3 arp, 5 netdev, 7 bridge,
+ * 10 ip6); names (tables, chains, sets) are 1..NLC_NFT_NAME_MAX - 1 bytes.
+ * Numbers are written in network byte order where the kernel wants them.
+ */
+
+#define NLC_NFT_NAME_MAX 256     /* NFT_NAME_MAXLEN, with the NUL          */
+#define NLC_NFT_COMMENT_MAX 128  /* nft's comment limit, with the NUL      */
+#define NLC_NFT_DATA_MAX 64      /* NFT_DATA_VALUE_MAXLEN: a value's bytes */
+#define NLC_NFT_FIELDS_MAX 16    /* NFT_REG32_COUNT: concatenated fields   */
+#define NLC_NFT_EXPRS_MAX 128    /* NFT_RULE_MAXEXPRS: a rule's expressions */
+
+/*
+ * nlc_nft_begin / nlc_nft_end - NFNL_MSG_BATCH_BEGIN / _END of the
+ * nftables subsystem (nfgenmsg res_id NFNL_SUBSYS_NFTABLES, network byte
+ * order; NLM_F_REQUEST only: the kernel acknowledges neither).
+ */
+int nlc_nft_begin(struct nlc_batch *b) NLC_WUR;
+int nlc_nft_end(struct nlc_batch *b) NLC_WUR;
+
+/*
+ * nft add table FAMILY NAME [{ comment "COMMENT" }]
+ * NLM_F_CREATE without NLM_F_EXCL: adding an existing table is no error.
+ * comment: NULL or "" for none, else up to NLC_NFT_COMMENT_MAX - 1 bytes,
+ * kept as the table's user data in nft's TLV form (so that nft shows it).
+ */
+int nlc_nft_table_add(struct nlc_batch *b, uint8_t family, const char *name,
+                      const char *comment) NLC_WUR;
+
+/*
+ * nft delete table FAMILY NAME (with everything in it); destroy 1: nft
+ * destroy table (NFT_MSG_DESTROYTABLE, Linux 6.3: no error when absent)
+ */
+int nlc_nft_table_del(struct nlc_batch *b, uint8_t family,
+                      const char *name, int destroy) NLC_WUR;
+
+/*
+ * nft add chain FAMILY TABLE NAME
+ *     [{ type TYPE hook HOOK priority PRIORITY; [policy POLICY;] }]
+ * hook: -1 for a regular chain (type, priority and policy are then not
+ * sent: type may be NULL, policy must be -1), else NF_INET_* 0..4
+ * (prerouting, input, forward, output, postrouting) with type "filter",
+ * "nat" or "route" (1..15 bytes; the kernel knows which exist); policy:
+ * -1 unset (accept), 0 drop, 1 accept.  NLM_F_CREATE without NLM_F_EXCL.
+ */
+int nlc_nft_chain_add(struct nlc_batch *b, uint8_t family, const char *table,
+                      const char *name, int hook, int32_t priority,
+                      const char *type, int policy) NLC_WUR;
+
+/*
+ * nft add {set|map} FAMILY TABLE NAME { type KEY [: DATA]; flags ...; }
+ * flags: NFT_SET_* (0x4 interval, 0x8 map, 0x80 concat, ...; up to 0x1ff).
+ * key_type, data_type: nft's type ids (a concatenation's combined id);
+ * key_len: 1..NLC_NFT_DATA_MAX bytes.  fields[0 .. nfields): the byte
+ * length of each field of a concatenated key (NFTA_SET_DESC_CONCAT), 2 to
+ * NLC_NFT_FIELDS_MAX of them, each 1..NLC_NFT_DATA_MAX, whose lengths
+ * rounded up to 4 add up to key_len; exactly then flags has 0x80 (concat).
+ * nfields 0 (fields may be NULL) or 1: a single-field key.  A map (flags
+ * 0x8) has data_type NFT_DATA_VERDICT (0xffffff00; data_len 0) or another
+ * with data_len 1..NLC_NFT_DATA_MAX; a set has data_type and data_len 0.
+ * id: NFTA_SET_ID, which the kernel requires (unique in a transaction).
+ * key_order, data_order: the byte order of a single-field key and of a
+ * map's value, kept in the set's user data as nft does, so that nft shows
+ * the elements right (the kernel ignores it): 0 not recorded, 1 host
+ * (strings such as ifname, marks), 2 big endian (addresses, ports).
+ * NLM_F_CREATE without NLM_F_EXCL.
+ */
+#define NLC_NFT_ORDER_HOST 1     /* nft's BYTEORDER_HOST_ENDIAN */
+#define NLC_NFT_ORDER_BIG 2      /* nft's BYTEORDER_BIG_ENDIAN  */
+int nlc_nft_set_add(struct nlc_batch *b, uint8_t family, const char *table,
+                    const char *name, uint32_t id, uint32_t flags,
+                    uint32_t key_type, uint32_t key_len,
+                    const uint8_t *fields, size_t nfields,
+                    uint32_t data_type, uint32_t data_len,
+                    uint8_t key_order, uint8_t data_order) NLC_WUR;
+
+/* Expression kinds of struct nlc_nft_expr */
+#define NLC_NFT_META 1
+#define NLC_NFT_CMP 2
+#define NLC_NFT_PAYLOAD 3
+#define NLC_NFT_BITWISE 4
+#define NLC_NFT_CT 5
+#define NLC_NFT_FIB 6
+#define NLC_NFT_LOOKUP 7
+#define NLC_NFT_VERDICT 8
+#define NLC_NFT_NAT 9
+#define NLC_NFT_MASQ 10
+
+/*
+ * One expression of a rule, as nft --debug=netlink prints it.  Registers
+ * are NFT_REG_1..4 (1..4) or NFT_REG32_00..15 (8..23); only a lookup's
+ * dreg may be NFT_REG_VERDICT (0), or -1 for none (a set, not a map).
+ * Values are len bytes (1..NLC_NFT_DATA_MAX) in the kernel's layout;
+ * names are NUL-terminated inside their arrays.
+ */
+struct nlc_nft_expr {
+    uint32_t kind;                                  /* NLC_NFT_*        */
+    union {
+        struct { uint32_t key, dreg; } meta;        /* meta load KEY    */
+        struct { uint32_t op, sreg, len;            /* cmp OP reg DATA  */
+                 uint8_t data[NLC_NFT_DATA_MAX]; } cmp;
+        struct { uint32_t base, offset, len, dreg; } payload;
+        struct { uint32_t sreg, dreg, len;          /* (sreg & mask) ^ xor */
+                 uint8_t mask[NLC_NFT_DATA_MAX];
+                 uint8_t xor[NLC_NFT_DATA_MAX]; } bitwise;
+        struct { uint32_t key, dreg; } ct;          /* ct load KEY      */
+        struct { uint32_t flags, result, dreg; } fib;
+        struct { uint32_t sreg; int32_t dreg;       /* dreg -1: none    */
+                 uint32_t invert;                   /* 1: != @set       */
+                 char set[NLC_NFT_NAME_MAX]; } lookup;
+        struct { int32_t code;                      /* NF_ACCEPT, NFT_JUMP.. */
+                 char chain[NLC_NFT_NAME_MAX]; } verdict;  /* "" unless
+                                                       jump or goto    */
+        struct { uint32_t type, family;             /* NFT_NAT_*, 2 / 10 */
+                 uint32_t addr_reg, proto_reg;      /* proto_reg 0: none */
+                 uint32_t flags; } nat;             /* NF_NAT_RANGE_*   */
+        struct { uint32_t flags; } masq;
+    } u;
+};
+
+/*
+ * nft add rule FAMILY TABLE CHAIN EXPRS: the n (1..NLC_NFT_EXPRS_MAX)
+ * expressions in order.  NLM_F_CREATE | NLM_F_APPEND.
+ */
+int nlc_nft_rule_add(struct nlc_batch *b, uint8_t family, const char *table,
+                     const char *chain, const struct nlc_nft_expr *exprs,
+                     size_t n) NLC_WUR;
+
+#define NLC_NFT_ELEM_INTERVAL_END 0x1   /* NFT_SET_ELEM_INTERVAL_END */
+
+/*
+ * One set element, its bytes in a caller-owned blob given beside the
+ * array: key = blob[key_off .. key_off + key_len) (1..NLC_NFT_DATA_MAX
+ * bytes); key_end the inclusive end of a range of a concatenated interval
+ * set (len 0: none); data a map's value (len 0: none) or, with
+ * has_verdict, the verdict `verdict` (NF_ACCEPT, NFT_JUMP ...) whose
+ * chain (jump and goto only; len 0: none) is chain_len bytes, no NUL.
+ * flags: 0 or NLC_NFT_ELEM_INTERVAL_END.
+ */
+struct nlc_nft_elem {
+    uint32_t key_off, key_len;
+    uint32_t key_end_off, key_end_len;
+    uint32_t data_off, data_len;
+    uint32_t chain_off, chain_len;
+    int32_t verdict;
+    uint32_t has_verdict;
+    uint32_t flags;
+};
+
+/*
+ * nft {add|delete|destroy} element FAMILY TABLE SET { ... } (del 0: add,
+ * with NLM_F_CREATE: an existing element is no error; 1: delete; 2:
+ * destroy, NFT_MSG_DESTROYSETELEM, Linux 6.3: absent elements are no
+ * error; else -EINVAL): one
+ * message holding elems[0 .. *taken), as many of the n (>= 1) as one
+ * message can carry (its element list is a netlink attribute, at most
+ * 64 KiB); the caller sends the rest in further messages.  The count
+ * depends on the elements alone, never on the room left in the batch:
+ * -EMSGSIZE when that message does not fit (nothing appended).  Every
+ * offset and length is checked against blob_len.  *taken is 0 on error.
+ */
+int nlc_nft_elems(struct nlc_batch *b, int del, uint8_t family,
+                  const char *table, const char *set, const uint8_t *blob,
+                  size_t blob_len, const struct nlc_nft_elem *elems,
+                  size_t n, size_t *taken) NLC_WUR;
+
+/*
+ * nlc_nft_exec - sends a transaction on a NETLINK_NETFILTER socket: the
+ * batch must be nlc_nft_begin(), messages with NLM_F_ACK, nlc_nft_end()
+ * (else -EINVAL, nothing sent).  It goes in ONE sendmsg (a batch cannot
+ * span datagrams): the socket's send buffer is raised to fit it
+ * (SO_SNDBUFFORCE, else SO_SNDBUF; -EMSGSIZE when it still cannot) and its
+ * receive buffer to hold every ack.  res[0 .. b->count) gets one result
+ * per message, begin and end included (their err is 0 unless the kernel
+ * refused the batch as a whole).  When the kernel committed, every err is
+ * 0.  When it aborted: the refused messages have their errno and
+ * extended-ack text; the others -ECANCELED with "not applied: the
+ * transaction was aborted"; when it refused the whole batch (an error
+ * acknowledging the begin message: the commit failed, or the batch was
+ * not taken at all) every message has that error.  Returns 0 (committed),
+ * the number of failed results (aborted), or -errno for a failed exchange
+ * (every result without an ack then has that error), as nlc_sock_exec.
+ */
+int nlc_nft_exec(struct nlc_sock *s, struct nlc_batch *b,
+                 struct nlc_result *res) NLC_WUR;
 
 /* ---------------------------------------------------------------- bitmap */
 /* cdef-bitmap: libnetwork._bitmap binds from here to cdef-end */

@@ -164,6 +164,28 @@ nlc_link_set(struct nlc_batch *b, int index, const char *name, int up,
     return __nlc_msg_end(&m);
 }
 
+NLC_EXPORT int
+nlc_link_set_brport(struct nlc_batch *b, int index, const char *name,
+                    int hairpin)
+{
+    struct nlc_mb m;
+    struct nlattr *info, *data;
+    uint8_t mode = (uint8_t)hairpin;
+
+    if ((index <= 0 && !__nlc_name_ok(name)) || hairpin < 0 || hairpin > 1)
+        return -EINVAL;
+    __nlc_link_begin(&m, b, RTM_NEWLINK, 0, index, -1);
+    if (index <= 0)
+        __nlc_attr_put_str(&m, IFLA_IFNAME, name);
+    info = __nlc_nest_start(&m, IFLA_LINKINFO);
+    __nlc_attr_put_str(&m, IFLA_INFO_SLAVE_KIND, "bridge");
+    data = __nlc_nest_start(&m, IFLA_INFO_SLAVE_DATA);
+    __nlc_attr_put(&m, IFLA_BRPORT_MODE, &mode, sizeof(mode));
+    __nlc_nest_end(&m, data);
+    __nlc_nest_end(&m, info);
+    return __nlc_msg_end(&m);
+}
+
 /* A request about one existing link, by index or (index 0) by name. */
 static int
 __link_by(struct nlc_batch *b, uint16_t type, int index, const char *name,

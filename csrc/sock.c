@@ -229,6 +229,70 @@ __nlc_sock_recv_error(void)
     return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
 }
 
+int
+__nlc_sock_recv_acks(struct nlc_sock *s, uint8_t *rx, bool wait,
+                     uint32_t base, uint32_t n, struct nlc_result *res)
+{
+    struct mmsghdr mm[NLC_RX_SLOTS];
+    struct iovec riov[NLC_RX_SLOTS];
+    int got, acks = 0;
+
+    for (int i = 0; i < NLC_RX_SLOTS; i++) {
+        riov[i].iov_base = rx + (size_t)i * NLC_RX_SLOT;
+        riov[i].iov_len = NLC_RX_SLOT;
+        memset(&mm[i], 0, sizeof(mm[i]));
+        mm[i].msg_hdr.msg_iov = &riov[i];
+        mm[i].msg_hdr.msg_iovlen = 1;
+    }
+    do {
+        got = recvmmsg(s->fd, mm, NLC_RX_SLOTS,
+                       wait ? MSG_WAITFORONE : MSG_DONTWAIT, NULL);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) {
+        if (!wait && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return -EAGAIN;
+        return __nlc_sock_recv_error();   /* ENOBUFS: acks dropped */
+    }
+    for (int i = 0; i < got; i++) {
+        int a;
+
+        if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
+            return -EMSGSIZE;
+        a = nlc_parse_acks(riov[i].iov_base, mm[i].msg_len, s->portid,
+                           base, n, res);
+        if (a < 0)
+            return a;
+        if (a > INT32_MAX - acks)
+            return -EPROTO;
+        acks += a;
+    }
+    return acks;
+}
+
+int
+__nlc_sock_fit(struct nlc_sock *s, size_t bytes, size_t acks)
+{
+    size_t rcv;
+
+    /* netlink_sendmsg refuses a datagram over the send buffer - 32 */
+    if (bytes > INT32_MAX / 2 - 4096)
+        return -EMSGSIZE;
+    if ((size_t)__get_int(s->fd, SO_SNDBUF) < bytes + 32) {
+        /* the kernel doubles what it is given */
+        __set_buf(s->fd, SO_SNDBUFFORCE, SO_SNDBUF,
+                  (unsigned int)(bytes / 2 + 4096));
+        if ((size_t)__get_int(s->fd, SO_SNDBUF) < bytes + 32)
+            return -EMSGSIZE;
+    }
+    rcv = acks < (INT32_MAX / 2) / NLC_ACK_COST ? acks * NLC_ACK_COST
+                                                 : INT32_MAX / 2;
+    if ((size_t)__get_int(s->fd, SO_RCVBUF) < rcv)
+        __set_buf(s->fd, SO_RCVBUFFORCE, SO_RCVBUF, (unsigned int)(rcv / 2));
+    rcv = (size_t)__get_int(s->fd, SO_RCVBUF);
+    s->rx_room = rcv;
+    return 0;
+}
+
 /*
  * Sends the n messages in [at, at + bytes), whose sequence numbers are
  * base .. base + n - 1, in one sendmsg, and collects their replies into
@@ -238,8 +302,6 @@ static int
 __chunk(struct nlc_sock *s, uint8_t *at, size_t bytes, uint32_t base,
         uint32_t n, struct nlc_result *res, uint8_t *rx)
 {
-    struct mmsghdr mm[NLC_RX_SLOTS];
-    struct iovec riov[NLC_RX_SLOTS];
     uint32_t acked = 0;
     int rc;
 
@@ -247,32 +309,11 @@ __chunk(struct nlc_sock *s, uint8_t *at, size_t bytes, uint32_t base,
     if (rc < 0)
         return rc;
     while (acked < n) {
-        int got;
+        int a = __nlc_sock_recv_acks(s, rx, true, base, n, res);
 
-        for (int i = 0; i < NLC_RX_SLOTS; i++) {
-            riov[i].iov_base = rx + (size_t)i * NLC_RX_SLOT;
-            riov[i].iov_len = NLC_RX_SLOT;
-            memset(&mm[i], 0, sizeof(mm[i]));
-            mm[i].msg_hdr.msg_iov = &riov[i];
-            mm[i].msg_hdr.msg_iovlen = 1;
-        }
-        got = recvmmsg(s->fd, mm, NLC_RX_SLOTS, MSG_WAITFORONE, NULL);
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            return __nlc_sock_recv_error();   /* ENOBUFS: acks dropped */
-        }
-        for (int i = 0; i < got; i++) {
-            int a;
-
-            if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
-                return -EMSGSIZE;
-            a = nlc_parse_acks(riov[i].iov_base, mm[i].msg_len, s->portid,
-                               base, n, res);
-            if (a < 0)
-                return a;
-            acked += (uint32_t)a;
-        }
+        if (a < 0)
+            return a;
+        acked += (uint32_t)a;
     }
     return 0;
 }

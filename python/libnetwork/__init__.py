@@ -16,7 +16,7 @@ The seed example, as in Docker's libnetwork README::
     mac = ep.driver_info()[netlabel.MAC_ADDRESS]
 """
 
-from . import config, errors, netlabel, options
+from . import config, errors, netlabel, options, types
 from .controller import Controller, new
 from .recovery import recover
 from .endpoint import (
@@ -34,11 +34,14 @@ from .sandbox import (
     option_domainname, option_extra_host, option_hostname, option_hosts_path,
     option_labels, option_resolv_conf_path, option_use_default_sandbox)
 
+from .types import PortBinding, TransportPort
+
 __version__ = "0.1.0"
 
 __all__ = [
     "new", "recover", "Controller", "Network", "Endpoint", "Sandbox", "IpamConf",
-    "IpamInfo", "config", "errors", "netlabel", "options",
+    "IpamInfo", "config", "errors", "netlabel", "options", "types",
+    "PortBinding", "TransportPort",
     "network_option_generic", "network_option_enable_ipv6",
     "network_option_internal_network", "network_option_labels",
     "network_option_ipam", "network_option_driver_opts",

@@ -5,7 +5,8 @@ A network gets its pools, gateways and auxiliary addresses; an endpoint its
 IPv4 and IPv6 addresses (the driver may choose the IPv6 one, e.g. EUI-64);
 every allocation registers its release on the change's undo log, so a
 failed change gives everything back.  Also what IPAM must know of the host:
-the networks it routes, which automatic pools skip.
+the networks it routes, which automatic pools skip.  And host ports for
+published ports (:mod:`~libnetwork.firewall.ports`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import ipaddress
 
 from . import netlabel
 from .errors import InvalidParameter, UnknownDriver
+from .firewall import ports
 from .ipam.inputs import pool_address
 from .network import IpamConf, IpamInfo
 
 __all__ = ["host_networks", "allocate_network", "release_network",
-           "allocate_endpoint", "release_endpoint"]
+           "allocate_endpoint", "release_endpoint", "allocate_ports"]
 
 
 def host_networks(backend) -> list:
@@ -129,3 +131,26 @@ def _pool_for(infos, want) -> IpamInfo:
             if ip in info.pool:
                 return info
     return infos[0]
+
+
+def allocate_ports(c, ch, nw, ep, driver) -> None:
+    """Host ports for the endpoint's port mapping (``ep.ports``): refused
+    on drivers that do not publish and on internal networks; the index of
+    held ports is built once per change from every endpoint's bindings."""
+    if not driver.publishes_ports:
+        raise InvalidParameter(f"network {nw.name()!r} ({nw.type()}) does "
+                               "not publish ports")
+    if nw.spec.internal:
+        raise InvalidParameter(f"network {nw.name()!r} is internal: it "
+                               "publishes no ports")
+    index = ch.cache.get("ports")
+    if index is None:
+        index = ch.cache["ports"] = ports.PortIndex(
+            e for n in c._networks.values() for e in n._endpoints.values())
+    if c._port_range is None:
+        c._port_range = ports.read_range(c.config.root_namespace)
+    st = nw.driver_state
+    ep.ports = ports.allocate(
+        index, ep, ep.spec.port_mapping,
+        st.get("host_binding_ipv4") or "0.0.0.0",
+        bool(st.get("route_localnet")), c._port_range, c._port_cursor)

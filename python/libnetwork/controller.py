@@ -82,6 +82,8 @@ class Controller:
         self._seen = 0                   # the store's change count we know
         self._stopped = False
         self._markers: list = []         # committed intents' markers
+        self._port_range = None          # ip_local_port_range, read once
+        self._port_cursor: dict = {}     # proto -> next automatic port
         self.netns_dir = os.path.join(config.exec_root, "netns")
         self.files_dir = os.path.join(config.exec_root, "sandboxes")
         makedirs(self.netns_dir, 0o755)
@@ -240,7 +242,7 @@ class Controller:
             eps = self._prep_endpoints(ch, network, cids, ep_opts, ep_kw)
             join_plan, commit = join.plan_joins(self, list(zip(eps, sbs)),
                                                 fresh=True)
-            ch.apply(plan + join_plan)
+            ch.apply(plan + join_plan + self._publish(network, eps))
             # the join commit writes the endpoints and hosts files once
             osl.commit_sandboxes(self, ch, sbs, hosts=False)
             self._commit_endpoints(ch, network, eps, save=False)
@@ -337,6 +339,7 @@ class Controller:
         with self._change() as ch:
             self._live_network(nw)
             eps = self._prep_endpoints(ch, nw, names, options, kw)
+            ch.apply(self._publish(nw, eps))
             self._commit_endpoints(ch, nw, eps)
             return eps
 
@@ -360,8 +363,15 @@ class Controller:
             if driver.needs_ipam:
                 allocation.allocate_endpoint(self.ipam, ch, nw, ep, driver)
             driver.create_endpoint(nw, ep)
+            if spec.port_mapping:
+                allocation.allocate_ports(self, ch, nw, ep, driver)
             eps.append(ep)
         return eps
+
+    def _publish(self, nw: Network, eps) -> list:
+        """The plans publishing the endpoints' ports."""
+        driver = self._drivers[nw.type()]
+        return [s for ep in eps if ep.ports for s in driver.publish(nw, ep)]
 
     def _commit_endpoints(self, ch, nw: Network, eps, save=True) -> None:
         for ep in eps:

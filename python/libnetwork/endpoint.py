@@ -10,9 +10,10 @@ from . import checks, netlabel
 from .errors import InvalidParameter
 from .options import of_kind
 from .sandbox import Sandbox
+from .types import PortBinding, TransportPort, port_binding
 
 __all__ = [
-    "Endpoint", "EndpointSpec", "create_option_ipam",
+    "Endpoint", "EndpointSpec", "PortBinding", "TransportPort", "create_option_ipam",
     "create_option_mac_address", "create_option_exposed_ports",
     "create_option_port_mapping", "create_option_alias",
     "create_option_dns", "endpoint_option_generic",
@@ -71,14 +72,15 @@ def create_option_mac_address(mac: str) -> EndpointOption:
 
 
 def create_option_exposed_ports(ports) -> EndpointOption:
-    """``CreateOptionExposedPorts``: ``[(proto, port), ...]``; recorded now,
-    programmed by the firewall."""
+    """``CreateOptionExposedPorts``: ``[TransportPort(proto, port), ...]``
+    (or ``(proto, port)`` pairs); recorded, reported in ``driver_info``."""
     pairs = [tuple(checks.sequence(p, "exposed port (proto, port)"))
              for p in checks.sequence(ports, "exposed ports")]
     for p in pairs:
         if len(p) != 2:
             raise InvalidParameter(f"exposed port {p!r}: expected a "
                                    "(proto, port) pair")
+    pairs = [TransportPort(*p) for p in pairs]
 
     def apply(s: EndpointSpec):
         s.exposed_ports = list(pairs)
@@ -86,13 +88,16 @@ def create_option_exposed_ports(ports) -> EndpointOption:
 
 
 def create_option_port_mapping(bindings) -> EndpointOption:
-    """``CreateOptionPortMapping``: ``[{"proto": "tcp", "port": 80,
-    "host_ip": "0.0.0.0", "host_port": 8080}, ...]``; recorded now."""
-    maps = [checks.mapping(b, "port mapping")
+    """``CreateOptionPortMapping``: ``[PortBinding("tcp", 80,
+    host_port=8080), ...]`` (or mappings with PortBinding's field names),
+    checked now; the bridge driver publishes them when the endpoint is
+    created (host ports picked where not given) and removes them when it
+    is deleted.  The bindings applied are ``driver_info()[PORT_MAP]``."""
+    maps = [port_binding(b)
             for b in checks.sequence(bindings, "port mappings")]
 
     def apply(s: EndpointSpec):
-        s.port_mapping = [dict(b) for b in maps]
+        s.port_mapping = list(maps)
     return _kind(apply)
 
 
@@ -220,6 +225,7 @@ class Endpoint:
         self.host_ifname = None   # veth end on the bridge
         self.ifname = None        # name inside the sandbox while joined
         self.sandbox_id = None
+        self.ports: list = []     # applied PortBindings (host port set)
 
     # ----------------------------------------------- libnetwork surface
 
@@ -262,8 +268,9 @@ class Endpoint:
             out[netlabel.MAC_ADDRESS] = self.mac
         if self.spec.exposed_ports:
             out[netlabel.EXPOSED_PORTS] = list(self.spec.exposed_ports)
-        if self.spec.port_mapping:
-            out[netlabel.PORT_MAP] = [dict(b) for b in self.spec.port_mapping]
+        if self.ports or self.spec.port_mapping:
+            out[netlabel.PORT_MAP] = list(self.ports or
+                                          self.spec.port_mapping)
         return out
 
     def sandbox(self):
@@ -298,13 +305,16 @@ class Endpoint:
             spec=dict(ipv4=s.ipv4, ipv6=s.ipv6, ipam_options=s.ipam_options,
                       mac=s.mac, exposed_ports=[list(p) for p in
                                                 s.exposed_ports],
-                      port_mapping=s.port_mapping, aliases=s.aliases,
-                      dns=s.dns, generic=s.generic))
+                      port_mapping=[b.to_dict() for b in s.port_mapping],
+                      aliases=s.aliases, dns=s.dns, generic=s.generic),
+            ports=[b.to_dict() for b in self.ports])
 
     @classmethod
     def from_json(cls, network, d):
         sd = dict(d["spec"])
-        sd["exposed_ports"] = [tuple(p) for p in sd["exposed_ports"]]
+        sd["exposed_ports"] = [TransportPort(*p)
+                               for p in sd["exposed_ports"]]
+        sd["port_mapping"] = [port_binding(b) for b in sd["port_mapping"]]
         ep = cls(network, d["id"], d["name"], EndpointSpec(**sd),
                  d.get("created", 0.0))
         ep.addr = None if d["addr"] is None else ipaddress.ip_interface(d["addr"])
@@ -313,4 +323,5 @@ class Endpoint:
         ep.pool_v4, ep.pool_v6 = d["pool_v4"], d["pool_v6"]
         ep.mac, ep.host_ifname = d["mac"], d["host_ifname"]
         ep.ifname, ep.sandbox_id = d["ifname"], d["sandbox"]
+        ep.ports = [PortBinding(**b) for b in d.get("ports", ())]
         return ep

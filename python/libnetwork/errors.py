@@ -16,6 +16,7 @@ __all__ = [
     "LibnetworkError",
     "NotFound",
     "Conflict",
+    "PortAlreadyAllocated",
     "InvalidParameter",
     "Forbidden",
     "PoolExhausted",
@@ -43,6 +44,11 @@ class NotFound(LibnetworkError, LookupError):
 
 class Conflict(LibnetworkError):
     """The request collides with existing state (duplicate name, overlap...)."""
+
+
+class PortAlreadyAllocated(Conflict):
+    """A host port is already published on an overlapping address
+    (libnetwork's ``portallocator.ErrPortAlreadyAllocated``)."""
 
 
 class InvalidParameter(LibnetworkError, ValueError):

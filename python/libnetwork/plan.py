@@ -28,13 +28,15 @@ class Phase(IntEnum):
     first; links in the root namespace, then what uses them there; the same
     inside sandboxes; last, root links brought up (a veth's host end once
     its peer is up: an end up without carrier costs an RCU grace period in
-    the kernel's link watch, under the RTNL lock)."""
+    the kernel's link watch, under the RTNL lock); then the firewall, so
+    that a change's nftables operations are one transaction."""
     NAMESPACE = 0
     ROOT_CREATE = 1
     ROOT_CONFIG = 2
     SANDBOX_CREATE = 3
     SANDBOX_CONFIG = 4
     ROOT_UP = 5
+    FIREWALL = 6
 
 
 class Step(NamedTuple):
@@ -160,6 +162,8 @@ class Change:
         self._root = root
         self._intent = intent
         self._undo: list = []
+        #: what a change computes once (the index of held host ports)
+        self.cache: dict = {}
 
     def apply(self, plan: Plan, missing_ok: bool = False) -> None:
         """Execute a plan (its creations recorded in the change's intent

@@ -104,3 +104,10 @@ def reconcile(c) -> None:
             nw, present, joined.get(nw.id(), []))
         if repair:
             plan.execute(c.backend, repair, c.config.root_namespace)
+    # what spans a driver's networks (the bridge's firewall), rebuilt from
+    # the records in one transaction
+    for t, driver in c._drivers.items():
+        steps = driver.restore([nw for nw in c._networks.values()
+                                if nw.type() == t])
+        if steps:
+            plan.execute(c.backend, steps, c.config.root_namespace)

@@ -150,13 +150,23 @@ def leave(c, pairs) -> None:
 
 # -------------------------------------------------------------- endpoints
 
-def _drop_endpoints(c, eps) -> None:
-    """Forget endpoints that are not joined (no kernel work): driver
-    fields, addresses back to IPAM, records."""
+def _drop_endpoints(c, eps, errors) -> None:
+    """Forget endpoints that are not joined: their published ports go (one
+    transaction for all), then driver fields, addresses back to IPAM,
+    records.  When the ports cannot be removed, the endpoints stay."""
+    eps = [ep for ep in eps if ep._nw._endpoints.get(ep.id()) is ep
+           and ep.sandbox_id is None]
+    ops = [s.op for ep in eps
+           for s in c._drivers[ep._nw.type()].unpublish(ep._nw, ep)]
+    if ops:
+        failed = [r for r in c.backend.execute(ops) if not r.ok]
+        if failed:
+            errors.append((f"published ports of endpoint(s) "
+                           f"{', '.join(repr(ep.name()) for ep in eps)}",
+                           failed[0].exception()))
+            return
     for ep in eps:
         nw = ep._nw
-        if nw._endpoints.get(ep.id()) is not ep or ep.sandbox_id is not None:
-            continue
         c._drivers[nw.type()].delete_endpoint(nw, ep)
         allocation.release_endpoint(c.ipam, ep)
         c.store.delete("endpoint", ep.id())
@@ -177,7 +187,7 @@ def delete_endpoints(c, eps, force: bool) -> None:
                 "or delete(force=True)")
         if joined:
             _leave(c, [(ep, ep.sandbox()) for ep in joined], errors)
-        _drop_endpoints(c, eps)
+        _drop_endpoints(c, eps, errors)
 
 
 # -------------------------------------------------------------- sandboxes
@@ -214,7 +224,7 @@ def delete_sandboxes(c, sbs, delete_endpoints: bool = False) -> None:
                 record_leave(c, ep, sb)
             osl.forget_sandbox(c, sb)
         if delete_endpoints:
-            _drop_endpoints(c, eps)
+            _drop_endpoints(c, eps, errors)
 
 
 # --------------------------------------------------------------- networks
@@ -232,7 +242,9 @@ def delete_network(c, nw) -> None:
             raise ActiveEndpoints(
                 f"network {nw.name()!r} has active endpoints: "
                 f"{', '.join(ep.name() for ep in nw.endpoints())}")
-        plan = driver.delete_network(nw)
+        others = [o for o in c._networks.values() if o is not nw]
+        plan = sorted(driver.delete_network(nw, others),
+                      key=lambda s: s.phase)
         results = c.backend.execute([s.op for s in plan])
         for r in results:
             if not (r.ok or _gone(r)):

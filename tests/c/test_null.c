@@ -47,6 +47,60 @@ test_batch(void)
 }
 
 static void
+test_nft(void)
+{
+    static const uint8_t fields[2] = { 4, 16 };
+    struct nlc_nft_expr e[1];
+    struct nlc_nft_elem el = { .key_len = 4 };
+    struct nlc_result res[2];
+    union {
+        uint8_t b[256];
+        uint32_t align;
+    } u;
+    struct nlc_batch b;
+    size_t taken = 7;
+
+    memset(e, 0, sizeof(e));
+    e[0].kind = NLC_NFT_MASQ;
+    CHECK_EQ(nlc_nft_begin(NULL), EINV);
+    CHECK_EQ(nlc_nft_end(NULL), EINV);
+    CHECK_EQ(nlc_nft_table_add(NULL, 1, "t", "c"), EINV);
+    CHECK_EQ(nlc_nft_table_del(NULL, 1, "t", 0), EINV);
+    CHECK_EQ(nlc_nft_chain_add(NULL, 1, "t", "c", 2, 0, "filter", 1), EINV);
+    CHECK_EQ(nlc_nft_set_add(NULL, 1, "t", "s", 1, 0x80, 7, 20, fields, 2,
+                             0, 0, 0, 0), EINV);
+    CHECK_EQ(nlc_nft_rule_add(NULL, 1, "t", "c", e, 1), EINV);
+    CHECK_EQ(nlc_nft_elems(NULL, 0, 1, "t", "s", u.b, 4, &el, 1, &taken),
+             EINV);
+    CHECK_EQ(taken, 0);
+    CHECK_EQ(nlc_nft_exec(NULL, NULL, res), EINV);
+
+    /* NULL beside a real batch: names, arrays, the blob, taken */
+    nlc_batch_init(&b, u.b, sizeof(u.b));
+    CHECK_EQ(nlc_nft_table_add(&b, 1, NULL, NULL), EINV);
+    CHECK_EQ(nlc_nft_table_del(&b, 1, NULL, 0), EINV);
+    CHECK_EQ(nlc_nft_chain_add(&b, 1, NULL, "c", -1, 0, NULL, -1), EINV);
+    CHECK_EQ(nlc_nft_chain_add(&b, 1, "t", "c", 2, 0, NULL, 1), EINV);
+    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", NULL, 1, 0, 7, 4, NULL, 0, 0, 0, 0,
+                             0), EINV);
+    CHECK_EQ(nlc_nft_set_add(&b, 1, "t", "s", 1, 0x80, 7, 20, NULL, 2, 0, 0,
+                             0, 0), EINV);
+    CHECK_EQ(nlc_nft_rule_add(&b, 1, "t", NULL, e, 1), EINV);
+    CHECK_EQ(nlc_nft_rule_add(&b, 1, "t", "c", NULL, 1), EINV);
+    CHECK_EQ(nlc_nft_elems(&b, 0, 1, "t", "s", NULL, 4, &el, 1, &taken),
+             EINV);
+    CHECK_EQ(nlc_nft_elems(&b, 0, 1, "t", "s", u.b, 4, NULL, 1, &taken),
+             EINV);
+    CHECK_EQ(nlc_nft_elems(&b, 0, 1, "t", "s", u.b, 4, &el, 1, NULL), EINV);
+    CHECK_EQ(nlc_nft_elems(&b, 0, 1, NULL, "s", u.b, 4, &el, 1, &taken),
+             EINV);
+    CHECK_EQ(b.count, 0);
+    CHECK_EQ(nlc_nft_begin(&b), 0);
+    CHECK_EQ(nlc_nft_end(&b), 1);
+    CHECK_EQ(nlc_nft_exec(NULL, &b, res), EINV);
+}
+
+static void
 test_sock_and_netns(void)
 {
     struct nlc_result res[1];
@@ -132,6 +186,7 @@ int
 main(void)
 {
     test_batch();
+    test_nft();
     test_sock_and_netns();
     test_bitmap();
     return check_done("test_null");

@@ -99,6 +99,30 @@ CASES = [
     ("endpoint-port-mapping-str",
      lambda w: w.net.create_endpoint("x", port_mapping="80:80"),
      InvalidParameter, "port mappings: expected a list"),
+    ("port-mapping-proto", lambda w: w.net.create_endpoint(
+        "x", port_mapping=[{"proto": "icmp", "port": 1}]),
+     InvalidParameter, "protocol 'icmp'"),
+    ("port-mapping-port-0", lambda w: w.net.create_endpoint(
+        "x", port_mapping=[("tcp", 0)]),
+     InvalidParameter, "port 0"),
+    ("port-mapping-range-backwards", lambda w: w.net.create_endpoint(
+        "x", port_mapping=[("tcp", 80, 9000, "", 8999)]),
+     InvalidParameter, "the end is before the start"),
+    ("port-mapping-host-ip", lambda w: w.net.create_endpoint(
+        "x", port_mapping=[("tcp", 80, 8080, "300.1.1.1")]),
+     InvalidParameter, "not an IP address"),
+    ("port-mapping-loopback", lambda w: w.net.create_endpoint(
+        "x", port_mapping=[("tcp", 80, 8080, "127.0.0.1")]),
+     InvalidParameter, "route_localnet"),
+    ("port-mapping-no-ipv6", lambda w: w.net.create_endpoint(
+        "x", port_mapping=[("tcp", 80, 8080, "fd00::1")]),
+     InvalidParameter, "no IPv6 address"),
+    ("network-host-binding-ipv4", lambda w: _net(w, generic={
+        netlabel.BRIDGE_HOST_BINDING_IPV4: "fd00::1"}),
+     InvalidParameter, "not an IPv4 address"),
+    ("network-host-ipv4", lambda w: _net(w, generic={
+        netlabel.HOST_IPV4: "nowhere"}),
+     InvalidParameter, "not an IP address"),
 
     # --------------------------- objects: a Network, a Sandbox of ours
     ("attach-network-none", lambda w: w.c.attach(None, ["n1"]),

@@ -11,7 +11,9 @@ import re
 import pytest
 
 import libnetwork
-from libnetwork import IpamConf, errors, netlabel
+from libnetwork import IpamConf
+from libnetwork import errors, netlabel
+from libnetwork.types import PortBinding
 
 from cnm_util import *  # noqa: F401,F403  (fixtures and helpers)
 from cnm_util import ns_addrs, ns_links, default_routes
@@ -22,8 +24,7 @@ from cnm_util import ns_addrs, ns_links, default_routes
 def test_endpoint_info_and_driver_info(ctl, netns):
     nw = ctl.new_network("bridge", "n", ipv4=[IpamConf("10.47.0.0/24")])
     ports = [("tcp", 80), ("udp", 53)]
-    mapping = [{"proto": "tcp", "port": 80, "host_ip": "0.0.0.0",
-                "host_port": 8080}]
+    mapping = [PortBinding("tcp", 80, host_port=8080, host_ip="0.0.0.0")]
     ep = nw.create_endpoint(
         "e",
         libnetwork.create_option_ipam(ipv4="10.47.0.9"),
@@ -46,7 +47,8 @@ def test_endpoint_info_and_driver_info(ctl, netns):
     # recorded in the store as well
     rec = ctl.store.get("endpoint", ep.id())
     assert rec["spec"]["aliases"] == {"db": "database"}
-    assert rec["spec"]["port_mapping"] == mapping
+    assert rec["spec"]["port_mapping"] == [b.to_dict() for b in mapping]
+    assert rec["ports"] == [b.to_dict() for b in mapping]
 
     sb = ctl.new_sandbox("c")
     ep.join(sb)
@@ -69,7 +71,8 @@ def test_endpoint_keyword_options(ctl):
     assert str(ep.info().iface().address()) == "10.48.0.77/24"
     assert ep.info().iface().mac_address() == "02:aa:bb:cc:dd:ee"
     assert ep.driver_info()[netlabel.EXPOSED_PORTS] == [("tcp", 22)]
-    assert ep.driver_info()[netlabel.PORT_MAP][0]["host_port"] == 2222
+    assert ep.driver_info()[netlabel.PORT_MAP] == [
+        PortBinding("tcp", 22, 2222, "0.0.0.0")]
 
 
 def test_endpoint_generic_mac_option(ctl, netns):

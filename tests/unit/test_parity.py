@@ -81,6 +81,8 @@ CASES = [
     O.LinkSet("veth0", ipv6_ll=False, alias="libnetwork 0123456789abcdef"),
     O.LinkSet(11, up=True, alias="a"),
     O.LinkSet(11, up=True),
+    O.BridgePortSet("veth0"),
+    O.BridgePortSet(12, hairpin=False),
     O.LinkSet(PEER, up=True, ns=NS),
     O.LinkSet("veth0", name="h0"),                    # rename: by index
     O.LinkSet(11, name="h0", mtu=1400),

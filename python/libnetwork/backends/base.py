@@ -45,6 +45,7 @@ REF_FIELDS = {
     O.LinkAddIpvlan: ("parent",),
     O.LinkAddVlan: ("parent",),
     O.LinkSet: ("link", "master"),
+    O.BridgePortSet: ("link",),
     O.LinkDel: ("link",),
     O.AddrAdd: ("link",),
     O.AddrDel: ("link",),
@@ -89,8 +90,8 @@ def by_name(op) -> bool:
     """Is ``op``'s link named to the kernel (``IFLA_IFNAME``, index 0)
     rather than resolved to an ifindex first?  A rename needs the index."""
     t = type(op)
-    return (t is O.LinkDel or (t is O.LinkSet and op.name is None)) \
-        and type(op.link) is str
+    return (t is O.LinkDel or t is O.BridgePortSet or
+            (t is O.LinkSet and op.name is None)) and type(op.link) is str
 
 
 def _refs(op):
@@ -201,7 +202,7 @@ class Backend(abc.ABC):
                     j += 1
                 if t is O.Sysctl:
                     outs = sysctl.write(ns or root, [
-                        (batch[k].key, batch[k].value)
+                        (batch[k].key, batch[k].value, batch[k].missing_ok)
                         for k in range(i, j)])
                 else:
                     outs = self._nft(ns, [(batch[k], prepared[k])

@@ -208,9 +208,12 @@ class NftTableAdd:
 
 @dataclass(frozen=True, slots=True)
 class NftTableDel:
-    """``nft delete table FAMILY NAME`` with everything in it."""
+    """``nft delete table FAMILY NAME`` with everything in it; with
+    ``missing_ok``, ``nft destroy table``: no error when it is not there
+    (``NFT_MSG_DESTROYTABLE``, Linux 6.3)."""
     name: str
     family: int = INET
+    missing_ok: bool = False
     ns: NS = None
 
 
@@ -265,11 +268,14 @@ class NftElemAdd:
 
 @dataclass(frozen=True, slots=True)
 class NftElemDel:
-    """``nft delete element FAMILY TABLE SET { ... }``"""
+    """``nft delete element FAMILY TABLE SET { ... }``; with
+    ``missing_ok``, ``nft destroy element``: elements not there are no
+    error (``NFT_MSG_DESTROYSETELEM``, Linux 6.3)."""
     table: str
     set: str
     elements: tuple
     family: int = INET
+    missing_ok: bool = False
     ns: NS = None
 
 

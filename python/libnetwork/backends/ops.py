@@ -34,7 +34,8 @@ IFF_UP = 0x1
 
 __all__ = [
     "NetnsCreate", "NetnsDelete", "LinkAddBridge", "LinkAddVeth",
-    "LinkAddMacvlan", "LinkAddIpvlan", "LinkAddVlan", "LinkSet", "LinkDel",
+    "LinkAddMacvlan", "LinkAddIpvlan", "LinkAddVlan", "LinkSet",
+    "BridgePortSet", "LinkDel",
     "LinkDelGroup", "LinkGet", "AddrAdd", "AddrDel", "RouteAdd", "RouteDel",
     "IndexOf", "Created", "Result", "Link", "Address", "Route", "Op",
     "MACVLAN_MODES", "IPVLAN_MODES", "Sysctl", "NFT_OPS", "NftTableAdd",
@@ -212,6 +213,18 @@ class LinkSet:
 
 
 @dataclass(frozen=True, slots=True)
+class BridgePortSet:
+    """``ip link set LINK type bridge_slave hairpin {on|off}``: options of
+    a bridge port (``IFLA_INFO_SLAVE_DATA``).  ``hairpin``
+    (``IFLA_BRPORT_MODE``) lets a frame leave through the port it came in
+    by: a container reaching its own published port needs it, as the
+    kernel bridges a connection DNATed back to the same bridge."""
+    link: LinkRef
+    hairpin: bool = True
+    ns: NS = None
+
+
+@dataclass(frozen=True, slots=True)
 class LinkDel:
     """``ip link del LINK``"""
     link: LinkRef
@@ -286,16 +299,19 @@ class Sysctl:
     """``sysctl -w KEY=VALUE`` in ``ns``: ``key`` is the path under
     ``/proc/sys`` (``net/ipv4/ip_forward``); the ``net`` tree is the
     namespace's own.  The result's ``value`` is the previous value (what
-    the file held before), so a caller can log a change."""
+    the file held before).  A file that already holds ``value`` is not
+    written; with ``missing_ok`` a key the kernel does not have (a module
+    not loaded) is no error."""
     key: str
     value: str
+    missing_ok: bool = False
     ns: NS = None
 
 
 Op = Union[NetnsCreate, NetnsDelete, LinkAddBridge, LinkAddVeth,
-           LinkAddMacvlan, LinkAddIpvlan, LinkAddVlan, LinkSet, LinkDel,
-           LinkDelGroup, LinkGet, AddrAdd, AddrDel, RouteAdd, RouteDel,
-           Sysctl, NftTableAdd, NftTableDel, NftChainAdd, NftSetAdd,
+           LinkAddMacvlan, LinkAddIpvlan, LinkAddVlan, LinkSet,
+           BridgePortSet, LinkDel, LinkDelGroup, LinkGet, AddrAdd, AddrDel,
+           RouteAdd, RouteDel, Sysctl, NftTableAdd, NftTableDel, NftChainAdd, NftSetAdd,
            NftRuleAdd, NftElemAdd, NftElemDel]
 
 # operations whose link an IndexOf may name: they create it (echoed) or

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import ctypes
 import errno as E
+import logging
 import os
 import threading
+
+log = logging.getLogger("libnetwork")
 
 CLONE_NEWNET = 0x40000000
 PROC_SYS = "/proc/sys"
@@ -21,16 +24,21 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _libc.setns.argtypes = (ctypes.c_int, ctypes.c_int)
 
 
-def _write_here(key: str, value: str):
+def _write_here(key: str, value: str, missing_ok: bool = False):
     """(errno, message, previous value) of one write in this thread's
     namespace."""
     path = os.path.join(PROC_SYS, key)
+    if missing_ok and not os.path.exists(path):
+        return 0, "", None
     try:
         with open(path, "r+") as f:
             old = f.read().strip()
             if old != value:
                 f.seek(0)
                 f.write(value)
+                f.flush()
+                log.info("sysctl %s: %s -> %s", key.replace("/", "."), old,
+                         value)
         return 0, "", old
     except OSError as exc:
         err = exc.errno or E.EIO
@@ -38,10 +46,11 @@ def _write_here(key: str, value: str):
 
 
 def write(ns, items: list) -> list:
-    """Write ``(key, value)`` items in namespace ``ns`` (a bound path;
-    ``None``: the caller's): ``(errno, message, previous value)`` each."""
+    """Write ``(key, value, missing_ok)`` items in namespace ``ns`` (a
+    bound path; ``None``: the caller's): ``(errno, message, previous
+    value)`` each."""
     if ns is None:
-        return [_write_here(k, v) for k, v in items]
+        return [_write_here(*item) for item in items]
     out: list = []
 
     def work():
@@ -60,9 +69,40 @@ def write(ns, items: list) -> list:
                 return
         finally:
             os.close(fd)
-        out.extend(_write_here(k, v) for k, v in items)
+        out.extend(_write_here(*item) for item in items)
 
     t = threading.Thread(target=work, name="libnetwork-sysctl")
     t.start()
     t.join()
     return out
+
+
+def read(ns, key: str) -> str:
+    """The value of ``key`` in namespace ``ns`` (None: the caller's);
+    OSError when it cannot be read."""
+    box: dict = {}
+
+    def here():
+        with open(os.path.join(PROC_SYS, key)) as f:
+            return f.read().strip()
+    if ns is None:
+        return here()
+
+    def work():
+        try:
+            fd = os.open(ns, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                if _libc.setns(fd, CLONE_NEWNET) != 0:
+                    err = ctypes.get_errno() or E.EIO
+                    raise OSError(err, f"setns {ns}: {os.strerror(err)}")
+            finally:
+                os.close(fd)
+            box["value"] = here()
+        except OSError as exc:
+            box["error"] = exc
+    t = threading.Thread(target=work, name="libnetwork-sysctl")
+    t.start()
+    t.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]

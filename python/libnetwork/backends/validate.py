@@ -15,6 +15,7 @@ from ..errors import InvalidParameter
 ALIAS_MAX = 128    # NLC_ALIAS_MAX: the longest alias kept, with its NUL
 from .ops import (
     IFNAMSIZ, IPVLAN_MODES, MACVLAN_MODES, MAX_QUEUES, PRODUCERS, AddrAdd,
+    BridgePortSet,
     AddrDel, IndexOf, LinkAddBridge, LinkAddIpvlan, LinkAddMacvlan,
     LinkAddVeth, LinkAddVlan, LinkDel, LinkDelGroup, LinkGet, LinkSet,
     NetnsCreate, NetnsDelete, RouteAdd, RouteDel, Sysctl)
@@ -224,6 +225,14 @@ def _prep_link(op):
     return None
 
 
+def _prep_brport(op):
+    _check_ns(op)
+    check_ref(op, "link", op.link)
+    if type(op.hairpin) is not bool:
+        raise _bad(op, "hairpin", op.hairpin, "True or False")
+    return None
+
+
 def _prep_group(op):
     _check_ns(op)
     check_u32(op, "group", op.group, 1)   # group 0 is every link's default
@@ -286,6 +295,7 @@ _PREPARE = {
     LinkAddIpvlan: _prep_ipvlan,
     LinkAddVlan: _prep_vlan,
     LinkSet: _prep_set,
+    BridgePortSet: _prep_brport,
     LinkDel: _prep_link,
     LinkGet: _prep_link,
     LinkDelGroup: _prep_group,

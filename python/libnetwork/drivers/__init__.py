@@ -64,6 +64,10 @@ class Driver(abc.ABC):
     #: endpoints join the host's own namespace (sandboxes made with
     #: ``option_use_default_sandbox()``) rather than private sandboxes
     joins_host: bool = False
+    #: endpoints may publish ports (``create_option_port_mapping``): the
+    #: controller allocates host ports (``ep.ports``) and applies
+    #: :meth:`publish`; other drivers refuse port mappings
+    publishes_ports: bool = False
 
     def __init__(self, options: Optional[dict] = None):
         #: the driver's generic options (``option_driver_config``)
@@ -90,9 +94,17 @@ class Driver(abc.ABC):
         (``ip link add ... type bridge``)."""
         return []
 
-    def delete_network(self, nw) -> Plan:
-        """The plan removing what :meth:`create_network` made.  A link
-        already gone is not an error (ENODEV counts as done)."""
+    def delete_network(self, nw, others: list = ()) -> Plan:
+        """The plan removing what :meth:`create_network` made; ``others``
+        the networks that stay.  A link already gone is not an error
+        (ENODEV counts as done)."""
+        return []
+
+    def restore(self, networks: list) -> Plan:
+        """After a restart, once per driver: the plan bringing the kernel
+        state that spans the driver's ``networks`` (all of them, with
+        their endpoints) in line with the store -- the bridge's firewall
+        is rebuilt in one transaction."""
         return []
 
     def network_links(self, nw) -> list:
@@ -120,6 +132,18 @@ class Driver(abc.ABC):
 
     def delete_endpoint(self, nw, ep) -> None:
         """Forget the endpoint's driver fields.  No kernel work."""
+
+    def publish(self, nw, ep) -> Plan:
+        """The plan publishing the endpoint's applied port bindings
+        (``ep.ports``, host ports already allocated), run when the
+        endpoint is created; its undo removes them."""
+        return []
+
+    def unpublish(self, nw, ep) -> Plan:
+        """The plan removing what :meth:`publish` added, run when the
+        endpoint is deleted (not at leave: mappings live as long as the
+        endpoint, as libnetwork's).  Already gone is not an error."""
+        return []
 
     def endpoint_link(self, nw, ep) -> Optional[str]:
         """The root-namespace link whose presence proves that ``ep`` is

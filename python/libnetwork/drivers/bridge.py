@@ -15,6 +15,7 @@ Kernel shape (``ip`` equivalents):
               ip -n <sandbox> route add default via <gateway> dev ethN
               ip link set veth<id11> alias "libnetwork <store>" \
                   [addrgenmode none]
+              ip link set veth<id11> type bridge_slave hairpin on
               ip link set veth<id11> up
 
 The sandbox's steps name ``ethN`` by the index the kernel echoed for the
@@ -42,6 +43,8 @@ import errno
 from .. import checks, netlabel
 from ..backends import ops as O
 from ..errors import BridgeFull, Conflict, PoolOverlap
+from ..firewall import plans as fw
+from ..firewall import ruleset
 from . import Driver, Phase, Step
 from .steps import configure_interface, gateway_routes
 
@@ -81,6 +84,11 @@ def eui64(prefix: ipaddress.IPv6Network, mac: str) -> ipaddress.IPv6Address:
 
 class BridgeDriver(Driver):
     type = "bridge"
+    publishes_ports = True
+
+    def __init__(self, options=None):
+        super().__init__(options)
+        self._first: dict = {}    # network id -> no other bridge network
 
     # ------------------------------------------------------- networks
 
@@ -108,15 +116,37 @@ class BridgeDriver(Driver):
                         raise PoolOverlap(
                             f"subnet {mine} overlaps {theirs} of bridge "
                             f"network {other.name()!r}")
+        binding = fw.host_address(
+            opts.get(netlabel.BRIDGE_HOST_BINDING_IPV4),
+            netlabel.BRIDGE_HOST_BINDING_IPV4, 4) or "0.0.0.0"
         nw.driver_state.update(
             bridge=name, mtu=mtu,
             icc=_truthy(opts.get(netlabel.BRIDGE_ENABLE_ICC, True)),
             masquerade=_truthy(opts.get(netlabel.BRIDGE_ENABLE_IP_MASQUERADE,
                                         True)),
+            ip6_masquerade=_truthy(opts.get(
+                netlabel.BRIDGE_ENABLE_IP6_MASQUERADE, False)),
+            host_ipv4=fw.host_address(opts.get(netlabel.HOST_IPV4),
+                                      netlabel.HOST_IPV4, 4),
+            host_ipv6=fw.host_address(opts.get(netlabel.HOST_IPV6),
+                                      netlabel.HOST_IPV6, 6),
+            host_binding_ipv4=binding,
+            route_localnet=_truthy(opts.get(netlabel.BRIDGE_ROUTE_LOCALNET,
+                                            False)),
             ipv6_eui64=_truthy(opts.get(IPV6_EUI64, False)),
-            veth_queues=queues)
+            veth_queues=queues,
+            fw_table=ruleset.table_name(
+                (nw.driver_state.get("mark") or "").rsplit(" ", 1)[-1]
+                or nw.id()))
+        self._first[nw.id()] = not any(o.type() == self.type
+                                       for o in others)
 
     def create_network(self, nw):
+        first = self._first.pop(nw.id(), True)
+        return (self._bridge_plan(nw) + fw.forwarding_steps(nw)
+                + fw.network_steps(nw, first))
+
+    def _bridge_plan(self, nw):
         st = nw.driver_state
         br = st["bridge"]
 
@@ -137,8 +167,12 @@ class BridgeDriver(Driver):
                 plan.append(Step(O.AddrAdd(br, info.gateway, nodad=True)))
         return plan
 
-    def delete_network(self, nw):
-        return [Step(O.LinkDel(nw.driver_state["bridge"]))]
+    def delete_network(self, nw, others=()):
+        last = not any(o.type() == self.type and o.id() != nw.id()
+                       for o in others)
+        return [Step(O.LinkDel(nw.driver_state["bridge"]))] + [
+            Step(op, phase=Phase.FIREWALL)
+            for op in fw.network_teardown(nw, last)]
 
     def network_links(self, nw):
         return [nw.driver_state["bridge"]]
@@ -148,8 +182,8 @@ class BridgeDriver(Driver):
         if br in present:
             return []
         # the bridge went (its ports stay, unenslaved): bring it back and
-        # give it its joined veths again
-        return self.create_network(nw) + [
+        # give it its joined veths again (the firewall: restore())
+        return self._bridge_plan(nw) + fw.forwarding_steps(nw) + [
             Step(O.LinkSet(ep.host_ifname, master=br))
             for ep in joined if ep.host_ifname in present]
 
@@ -174,6 +208,21 @@ class BridgeDriver(Driver):
 
     def endpoint_link(self, nw, ep):
         return ep.host_ifname
+
+    def publish(self, nw, ep):
+        return fw.publish_steps(nw, ep)
+
+    def unpublish(self, nw, ep):
+        return [Step(op, phase=Phase.FIREWALL)
+                for op in fw.unpublish_ops(nw, ep)]
+
+    def restore(self, networks):
+        if not networks:
+            return []
+        steps = []
+        for nw in networks:
+            steps += fw.forwarding_steps(nw)
+        return steps + fw.rebuild_steps(networks)
 
     def join(self, nw, ep, sb, ifname, gateway):
         st = nw.driver_state
@@ -208,6 +257,11 @@ class BridgeDriver(Driver):
             plan.append(Step(O.LinkSet(ep.host_ifname, alias=mark,
                                        ipv6_ll=False if v4only else None),
                              phase=Phase.ROOT_UP))
+        # hairpin: a container's connection to its own published port is
+        # DNATed back to the bridge, which sends it out the port it came in
+        # by (enhanced DAD ignores its own reflected solicitations)
+        plan.append(Step(O.BridgePortSet(ep.host_ifname, hairpin=True),
+                         phase=Phase.ROOT_UP))
         plan.append(Step(O.LinkSet(ep.host_ifname, up=True),
                          phase=Phase.ROOT_UP))
         return plan

@@ -95,7 +95,7 @@ class LowerDriver(Driver):
             plan.append(Step(O.LinkSet(name, alias=st["mark"])))
         return plan
 
-    def delete_network(self, nw):
+    def delete_network(self, nw, others=()):
         st = nw.driver_state
         if st.get("vlan") is None:
             return []

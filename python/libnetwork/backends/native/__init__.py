@@ -10,9 +10,13 @@ reused; every receive on them gives up after a timeout (see
 :class:`NativeBackend`).  :meth:`NativeBackend.encode` returns the bytes of
 one operation's message without sending it.
 
+A run of nftables operations is one transaction on the namespace's
+nfnetlink socket, built and sent by the core in one ``sendmsg``
+(:mod:`.nft`).
+
 This module holds the backend (sockets, namespaces, runs, dumps); the
-builders are in :mod:`.build`, the dump records' decoding in
-:mod:`.decode`.
+builders are in :mod:`.build` and :mod:`.nft`, the dump records' decoding
+in :mod:`.decode`.
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ from ...errors import InvalidParameter
 from .. import ops as O
 from ..base import Backend
 from ..validate import prepare
-from . import decode
+from . import decode, nft
 from .build import BUILDERS
 
 NETLINK_ROUTE = 0
+NETLINK_NETFILTER = nft.NETLINK_NETFILTER
 TIMEOUT_ENV = "LIBNETWORK_NETLINK_TIMEOUT"   # seconds; 0: wait forever
 _BATCH_CAP = 256 * 1024
 _ENCODE_CAP = 4096         # one message of any operation fits
@@ -89,6 +94,9 @@ class NativeBackend(Backend):
         self._timeout_ms = _timeout_ms(timeout)
         self._lock = threading.RLock()
         self._socks: OrderedDict = OrderedDict()   # ns path -> nlc_sock*
+        self._nft_socks: OrderedDict = OrderedDict()  # ... nfnetlink ones
+        self._root_nft = None                      # opened on first use
+        self._nft_scratch = None                   # nft.Scratch
         self._fds: OrderedDict = OrderedDict()     # ns path -> fd
         self._idents: dict = {}                    # ns path -> (dev, ino)
         self._checked: Optional[set] = None        # during execute()
@@ -112,17 +120,17 @@ class NativeBackend(Backend):
                 raise OSError(-rc, f"{os.strerror(-rc)}: SO_RCVTIMEO")
         return sock
 
-    def _open_here(self):
+    def _open_here(self, protocol=NETLINK_ROUTE):
         p = ffi.new("struct nlc_sock **")
-        check(lib.nlc_sock_open(p, NETLINK_ROUTE))
+        check(lib.nlc_sock_open(p, protocol))
         return self._adopt(p[0])
 
-    def _open_sock(self, path):
+    def _open_sock(self, path, protocol=NETLINK_ROUTE):
         fd = self._nsfd(path)
         socks = ffi.new("struct nlc_sock *[1]")
         errs = ffi.new("int[1]")
         fds = ffi.new("int[1]", [fd])
-        rc = lib.nlc_sock_open_at(fds, 1, NETLINK_ROUTE, socks, errs)
+        rc = lib.nlc_sock_open_at(fds, 1, protocol, socks, errs)
         err = -rc if rc < 0 else -errs[0]
         if err:
             raise OSError(err, f"{os.strerror(err)}: netlink socket in {path}")
@@ -162,6 +170,24 @@ class NativeBackend(Backend):
         self._remember(self._socks, ns, s, lib.nlc_sock_close)
         return s
 
+    def _nft_sock(self, ns):
+        """The nfnetlink socket of ``ns`` (None: the root), opened on
+        first use and kept like the rtnetlink ones."""
+        if ns is None or ns == self.root:
+            if self._root_nft is None:
+                self._root_nft = (self._open_sock(self.root, NETLINK_NETFILTER)
+                                  if self.root else
+                                  self._open_here(NETLINK_NETFILTER))
+            return self._root_nft
+        self._fresh(ns)
+        s = self._nft_socks.get(ns)
+        if s is not None:
+            self._nft_socks.move_to_end(ns)
+            return s
+        s = self._open_sock(ns, NETLINK_NETFILTER)
+        self._remember(self._nft_socks, ns, s, lib.nlc_sock_close)
+        return s
+
     def _nsfd(self, path):
         self._fresh(path)
         fd = self._fds.get(path)
@@ -185,20 +211,24 @@ class NativeBackend(Backend):
 
     def _forget(self, path):
         self._idents.pop(path, None)
-        s = self._socks.pop(path, None)
-        if s is not None:
-            lib.nlc_sock_close(s)
+        for cache in (self._socks, self._nft_socks):
+            s = cache.pop(path, None)
+            if s is not None:
+                lib.nlc_sock_close(s)
         fd = self._fds.pop(path, None)
         if fd is not None:
             os.close(fd)
 
     def close(self):
         with self._lock:
-            for path in list(self._socks) + list(self._fds):
+            for path in list(self._socks) + list(self._nft_socks) + \
+                    list(self._fds):
                 self._forget(path)
-            if self._root_sock is not None:
-                lib.nlc_sock_close(self._root_sock)
-                self._root_sock = None
+            for attr in ("_root_sock", "_root_nft"):
+                s = getattr(self, attr, None)
+                if s is not None:
+                    lib.nlc_sock_close(s)
+                    setattr(self, attr, None)
 
     def __del__(self):
         try:
@@ -303,8 +333,23 @@ class NativeBackend(Backend):
         pending.clear()
 
     def _nft(self, ns, items):
-        # filled in by the nfnetlink work (see Backend._nft)
-        return [(E.ENOSYS, "nftables: not yet in this backend")] * len(items)
+        try:
+            sock = self._nft_sock(ns)
+        except OSError as exc:
+            err = exc.errno or E.EIO
+            msg = (f"namespace {ns or self.root or '(root)'}: "
+                   f"{os.strerror(err)}")
+            return [(err, msg)] * len(items)
+        if self._nft_scratch is None:
+            self._nft_scratch = nft.Scratch()
+        try:
+            outs, sent = nft.run(sock, self._nft_scratch, self._results,
+                                 items)
+        finally:
+            if self._nft_scratch.cap > nft.KEEP_CAP:
+                self._nft_scratch = None
+        self._stats["sendmsg"] += sent
+        return outs
 
     def _exec(self, ns, items, names):
         outs = [None] * len(items)
@@ -358,12 +403,18 @@ class NativeBackend(Backend):
         closed before this returns: their ``IFLA_NET_NS_FD`` holds a
         descriptor number that was valid only during the call.
 
+        An nftables operation gives its message without the batch's
+        begin and end (a set's ``NFTA_SET_ID`` is 1); an element operation
+        too large for one message gives its consecutive messages.
+
         Raises InvalidParameter for a malformed operation, one that is not
         a netlink message (``NetnsCreate``, ``NetnsDelete``), or a
         reference missing from ``names``; OSError when a namespace cannot
         be opened.  Used for kernel-free parity tests of the backends.
         """
         prep = prepare(op)
+        if type(op) in O.NFT_OPS:
+            return nft.encode(op, prep)
         fn = BUILDERS.get(type(op))
         if fn is None:
             raise InvalidParameter(f"{type(op).__name__} is not sent as a "

@@ -97,6 +97,14 @@ def set_link(b, op, prep, names, nsfd):
     return rc
 
 
+def brport(b, op, prep, names, nsfd):
+    if type(op.link) is str:                       # base.by_name
+        return lib.nlc_link_set_brport(b, 0, op.link.encode(),
+                                       int(op.hairpin))
+    return lib.nlc_link_set_brport(b, idx(op.link, names), _NULL,
+                                   int(op.hairpin))
+
+
 def delete(b, op, prep, names, nsfd):
     if type(op.link) is str:                       # base.by_name
         return lib.nlc_link_del(b, 0, op.link.encode())
@@ -147,6 +155,7 @@ BUILDERS = {
     O.LinkAddIpvlan: ipvlan,
     O.LinkAddVlan: vlan,
     O.LinkSet: set_link,
+    O.BridgePortSet: brport,
     O.LinkDel: delete,
     O.LinkDelGroup: del_group,
     O.LinkGet: get,

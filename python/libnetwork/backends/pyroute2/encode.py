@@ -80,6 +80,7 @@ ADDRGEN_EUI64, ADDRGEN_NONE = 0, 1     # IN6_ADDR_GEN_MODE_*
 
 NLA_F_NESTED = 1 << 15
 IFLA_LINKINFO, IFLA_INFO_DATA, VETH_INFO_PEER = 18, 2, 1
+IFLA_INFO_SLAVE_DATA = 5
 IFLA_AF_SPEC, AF_INET6 = 26, socket.AF_INET6
 IFINFOMSG = 16
 
@@ -231,6 +232,21 @@ def link_set(op, prep, names, nsfd):
     return _msg(ifinfmsg, RTM_SETLINK, _REQ, _ifi(index, op.up), attrs)
 
 
+def bridge_port_set(op, prep, names, nsfd):
+    """``ip link set LINK type bridge_slave hairpin on``: a change of an
+    existing link (RTM_NEWLINK without NLM_F_CREATE) carrying the bridge
+    port's options."""
+    if by_name(op):
+        index, attrs = 0, [("IFLA_IFNAME", op.link)]
+    else:
+        index, attrs = _idx(op.link, names), []
+    attrs.append(("IFLA_LINKINFO", {"attrs": [
+        ("IFLA_INFO_SLAVE_KIND", "bridge"),
+        ("IFLA_INFO_SLAVE_DATA", {"attrs": [
+            ("IFLA_BRPORT_MODE", int(op.hairpin))]})]}))
+    return _msg(ifinfmsg, RTM_NEWLINK, _REQ, _ifi(index), attrs)
+
+
 def link_del(op, prep, names, nsfd):
     """``ip link del LINK``"""
     if by_name(op):
@@ -330,6 +346,7 @@ ENCODERS = {
     O.LinkAddIpvlan: link_add_ipvlan,
     O.LinkAddVlan: link_add_vlan,
     O.LinkSet: link_set,
+    O.BridgePortSet: bridge_port_set,
     O.LinkDel: link_del,
     O.LinkDelGroup: link_del_group,
     O.LinkGet: link_get,
@@ -357,6 +374,7 @@ NESTS = {
     O.LinkAddIpvlan: _INFO,
     O.LinkAddVlan: _INFO,
     O.LinkSet: {IFLA_AF_SPEC: (0, {AF_INET6: (0, {})})},
+    O.BridgePortSet: {IFLA_LINKINFO: (0, {IFLA_INFO_SLAVE_DATA: (0, {})})},
 }
 
 

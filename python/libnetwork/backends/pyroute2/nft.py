@@ -105,6 +105,10 @@ from pyroute2.netlink.nfnetlink.nftsocket import (
 
 from .. import nft_ops as N
 from . import nft_msgs as M
+
+# Linux 6.3: delete, without an error when the object is not there
+NFT_MSG_DESTROYTABLE = 26
+NFT_MSG_DESTROYSETELEM = 30
 from . import transport
 
 __all__ = ["encode", "messages", "transaction", "ENCODERS",
@@ -244,8 +248,10 @@ def table_add(op, prep):
 
 
 def table_del(op, prep):
-    """``nft delete table FAMILY NAME``"""
-    return [_msg(M.table_msg, NFT_MSG_DELTABLE, _REQ, op.family,
+    """``nft delete table FAMILY NAME`` (``destroy`` with
+    ``missing_ok``)"""
+    return [_msg(M.table_msg, NFT_MSG_DESTROYTABLE if op.missing_ok
+                 else NFT_MSG_DELTABLE, _REQ, op.family,
                  [("NFTA_TABLE_NAME", op.name)])]
 
 
@@ -370,8 +376,10 @@ def elem_add(op, prep):
 
 
 def elem_del(op, prep):
-    """``nft delete element FAMILY TABLE SET { ... }``"""
-    return _elems(op, NFT_MSG_DELSETELEM, _REQ)
+    """``nft delete element FAMILY TABLE SET { ... }`` (``destroy`` with
+    ``missing_ok``)"""
+    return _elems(op, NFT_MSG_DESTROYSETELEM if op.missing_ok
+                  else NFT_MSG_DELSETELEM, _REQ)
 
 
 ENCODERS = {

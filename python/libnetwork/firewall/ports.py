@@ -1,0 +1,165 @@
+"""Host-port allocation: which host ports an endpoint's bindings get.
+
+Part of the controller's state, like IPAM: the applied bindings live in
+the endpoint records, so every change sees what every endpoint (of this
+process or another on the same store, after a restart too) holds, and two
+endpoints never get the same host port on overlapping addresses.
+
+Overlap: the same protocol and port on the same address, or on two
+addresses of one family of which one is the wildcard (``0.0.0.0`` is every
+IPv4 address, ``::`` every IPv6 address).  The same port on two different
+addresses is fine.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+
+from ..errors import InvalidParameter, PortAlreadyAllocated
+from ..types import PortBinding, port_binding
+
+__all__ = ["PortIndex", "allocate", "DEFAULT_RANGE", "local_port_range"]
+
+DEFAULT_RANGE = (32768, 60999)        # the kernel's default
+_ANY = {4: "0.0.0.0", 6: "::"}
+
+
+def local_port_range(read=None) -> tuple:
+    """``net.ipv4.ip_local_port_range`` of the controller's namespace
+    (``read``: a function returning the file's text), else the kernel's
+    default."""
+    try:
+        text = read() if read else open(
+            "/proc/sys/net/ipv4/ip_local_port_range").read()
+        lo, hi = (int(x) for x in text.split())
+        if 1 <= lo <= hi <= 65535:
+            return lo, hi
+    except (OSError, ValueError):
+        pass
+    return DEFAULT_RANGE
+
+
+class PortIndex:
+    """Who holds which host port: ``(proto, port) -> {host ip: endpoint}``,
+    built from the endpoints' applied bindings."""
+
+    def __init__(self, endpoints=()):
+        self._by: dict = {}
+        for ep in endpoints:
+            for b in ep.ports:
+                self.hold(b, ep)
+
+    def hold(self, b: PortBinding, ep) -> None:
+        self._by.setdefault((b.proto, b.host_port), {})[b.host_ip] = ep
+
+    def owner(self, proto: str, port: int, host_ip: str):
+        """The endpoint holding ``port`` on an address overlapping
+        ``host_ip``, or None."""
+        held = self._by.get((proto, port))
+        if not held:
+            return None
+        ip = ipaddress.ip_address(host_ip)
+        for other, ep in held.items():
+            o = ipaddress.ip_address(other)
+            if o.version != ip.version:
+                continue
+            if o == ip or o.is_unspecified or ip.is_unspecified:
+                return ep
+        return None
+
+
+def _host_ips(b: PortBinding, default_ip: str, has4: bool,
+              has6: bool) -> list:
+    """The host addresses a binding publishes on: its own, else the
+    network's default (and, when that is every IPv4 address and the
+    endpoint has IPv6, every IPv6 address too)."""
+    if b.host_ip:
+        ip = ipaddress.ip_address(b.host_ip)
+        if (ip.version == 4 and not has4) or (ip.version == 6 and not has6):
+            raise InvalidParameter(
+                f"port binding {b}: the endpoint has no IPv{ip.version} "
+                "address to forward to")
+        return [b.host_ip]
+    out = []
+    if has4:
+        out.append(default_ip)
+    if has6 and ipaddress.ip_address(default_ip).is_unspecified:
+        out.append(_ANY[6])
+    if not out:
+        raise InvalidParameter(f"port binding {b}: the endpoint has no "
+                               "address to forward to")
+    return out
+
+
+def allocate(index: PortIndex, ep, bindings, default_ip: str,
+             localnet: bool, port_range: tuple, cursor: dict) -> list:
+    """The applied bindings of ``ep`` (host address and port filled in),
+    held in ``index``.  Raises PortAlreadyAllocated when a requested port
+    is taken on an overlapping address, PoolExhausted-like
+    PortAlreadyAllocated when a range has no free port.  ``cursor`` keeps
+    where the last automatic pick ended (per protocol), so that ports are
+    not reused at once after their release."""
+    has4, has6 = ep.addr is not None, ep.addr6 is not None
+    applied: list = []
+    for raw in bindings:
+        b = port_binding(raw)
+        ips = _host_ips(b, default_ip, has4, has6)
+        for ip in ips:
+            a = ipaddress.ip_address(ip)
+            if a.version == 4 and a.is_loopback and not localnet:
+                raise InvalidParameter(
+                    f"port binding {b}: publishing on {ip} needs the "
+                    "network's route_localnet option")
+        if b.host_port and not b.host_port_end:
+            candidates = [b.host_port]
+        elif b.host_port:
+            candidates = range(b.host_port, b.host_port_end + 1)
+        else:
+            lo, hi = port_range
+            start = cursor.get(b.proto, lo)
+            if not lo <= start <= hi:
+                start = lo
+            candidates = list(range(start, hi + 1)) + list(range(lo, start))
+        chosen = None
+        taken = None
+        for port in candidates:
+            owners = [index.owner(b.proto, port, ip) for ip in ips]
+            taken = next((o for o in owners if o is not None), None)
+            if taken is None:
+                chosen = port
+                break
+        if chosen is None:
+            what = (f"host port {b.host_port}/{b.proto}"
+                    if len(candidates) == 1 else
+                    f"no free host port for {b} in "
+                    f"{candidates[0]}-{candidates[-1]}")
+            owner = (f" (held by endpoint {taken.name()!r} of network "
+                     f"{taken.network()!r})" if taken is not None else "")
+            raise PortAlreadyAllocated(f"{what} is already allocated"
+                                       f"{owner}")
+        if not b.host_port:
+            cursor[b.proto] = chosen + 1
+        for ip in ips:
+            nb = PortBinding(b.proto, b.port, chosen, ip)
+            index.hold(nb, ep)
+            applied.append(nb)
+    return applied
+
+
+def release(index: PortIndex, ep) -> None:
+    """Forget what ``ep`` holds (its bindings stay in ``ep.ports``)."""
+    for b in ep.ports:
+        held = index._by.get((b.proto, b.host_port))
+        if held and held.get(b.host_ip) is ep:
+            del held[b.host_ip]
+
+
+def read_range(ns) -> tuple:
+    """The port range of namespace ``ns`` (None: this process's)."""
+    if ns is None:
+        return local_port_range()
+    from ..backends.sysctl import read
+    return local_port_range(lambda: read(ns, "net/ipv4/ip_local_port_range"))
+
+
