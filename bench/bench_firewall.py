@@ -154,8 +154,10 @@ def test_port_transaction(benchmark, backend):
         gc.collect()
         return ()
 
+    inputs = txn.inputs(BATCH)
+
     def target():
-        txn.add(BATCH)
+        txn.add(inputs)
         added.append(True)
 
     try:

@@ -8,11 +8,13 @@
   ports the change carries the firewall's operations as one nfnetlink
   transaction; without, it carries none: the difference is what a
   published port costs through the whole controller.
-* :func:`port_transaction` -- the firewall's own kernel work alone: one
-  ``NftElemAdd`` of N port elements (the ruleset's ``any4`` map, a
-  ``PortBinding`` without a host address) executed through a backend on a
-  table made as the controller makes it; the elements are built inside
-  the timing.
+* :class:`PortTransaction` -- the firewall's own work alone: the
+  elements of N published ports built by the firewall
+  (``firewall.elements.binding_elems``: the ruleset's ``any4`` map, a
+  ``PortBinding`` on every host address) and added as one ``NftElemAdd``
+  transaction through a backend, on a table made as the controller makes
+  it.  The endpoints' applied bindings are made untimed; the element
+  building and the transaction are timed.
 
 Both run only inside ``python -m libnetwork.isolate``.
 """
@@ -169,7 +171,7 @@ class PortTransaction:
         self.O = O
         self.label = backend
         self.be = open_backend(backend)
-        self._added: tuple = (0, [])
+        self._added: tuple = ({}, [])
         self.be.execute([O.NftTableDel(self.TABLE)])     # a leftover
         try:
             failures(self.be.execute(table_ops(self.TABLE, "bench")),
@@ -178,38 +180,50 @@ class PortTransaction:
             self.be.close()
             raise Unavailable(str(exc)) from None
 
-    def elements(self, n: int) -> tuple:
-        """``any4``'s elements for ports ``0..n-1``: (proto . host port)
-        -> (container address . port)."""
-        from libnetwork.backends import nft_ops as N
-        key_t, data_t = ("inet_proto", "inet_service"), \
-            ("ipv4_addr", "inet_service")
+    def inputs(self, n: int) -> list:
+        """What the firewall starts from for ports ``0..n-1``, as an
+        endpoint record holds it (untimed): ``(applied bindings, IPv4
+        address)`` per endpoint, the host port filled in, published on
+        every host address."""
+        import ipaddress
+        from libnetwork.types import PortBinding
         out = []
         for i in range(n):
             hport, addr, cport = port(i)
-            out.append(N.NftElem(N.pack(key_t, (PROTO, hport)),
-                                 data=N.pack(data_t, (addr, cport))))
-        return tuple(out)
+            out.append(([PortBinding(PROTO, cport, host_port=hport,
+                                     host_ip="0.0.0.0")],
+                         ipaddress.ip_address(addr)))
+        return out
 
-    def add(self, n: int) -> None:
-        """The timed call: one transaction adding ``n`` port elements
-        (built here); its results kept for :meth:`remove`."""
-        self._added = n, self.be.execute([self.O.NftElemAdd(
-            self.TABLE, "any4", self.elements(n))])
+    def elements(self, inputs: list) -> dict:
+        """The firewall's own elements of ``inputs`` (``any4``; no
+        ``lo4``: route_localnet is off by default)."""
+        from libnetwork.firewall.elements import binding_elems, merge
+        return merge(*[binding_elems(applied, addr4, None, False)
+                       for applied, addr4 in inputs])
+
+    def add(self, inputs: list) -> None:
+        """The timed call: the elements of ``inputs`` built and added in
+        one transaction; kept for :meth:`remove`."""
+        from libnetwork.firewall.elements import add_ops
+        elems = self.elements(inputs)
+        self._added = elems, self.be.execute(add_ops(self.TABLE, elems))
 
     def remove(self) -> None:
         """Untimed: check the last :meth:`add`, then remove its elements."""
-        n, res = self._added
-        self._added = 0, []
+        from libnetwork.firewall.elements import del_ops
+        elems, res = self._added
+        self._added = {}, []
+        n = sum(len(v) for v in elems.values())
         failures(res, f"{self.label}: add {n} port elements")
-        failures(self.be.execute([self.O.NftElemDel(
-            self.TABLE, "any4", self.elements(n))]),
-            f"{self.label}: delete {n} port elements")
+        failures(self.be.execute(del_ops(self.TABLE, elems)),
+                 f"{self.label}: delete {n} port elements")
 
     def timed(self, n: int) -> Timing:
-        """:meth:`add` measured, then :meth:`remove`."""
+        """:meth:`add` of ``n`` ports measured, then :meth:`remove`."""
+        inputs = self.inputs(n)
         with Meter(self.label, "port txn", n) as m:
-            self.add(n)
+            self.add(inputs)
         self.remove()
         return m.timing
 
