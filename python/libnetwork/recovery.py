@@ -11,8 +11,9 @@ libnetwork namespaces), empty, truncated, corrupt or foreign store
 touched until the state is trusted.  This is the documented way out:
 the old file (and its ``-wal``/``-shm``) is renamed to
 ``local.db.broken-<time>``, kept for inspection; with ``purge`` the old
-store's namespaces (``<exec root>/netns/<id8>-*``) and root links (alias
-``libnetwork <id>``) are deleted, so a fresh start leaks nothing.  The
+store's namespaces (``<exec root>/netns/<id8>-*``), root links (alias
+``libnetwork <id>``) and firewall table (``libnetwork_<id16>``) are
+deleted, so a fresh start leaks nothing.  The
 old identity comes from the old file when it can still be read, else
 from the copy kept beside it (``<data_dir>/identity``).  Objects of other
 stores, tools and users are never touched.
@@ -28,6 +29,7 @@ from . import marks, plan
 from .backends import ops as O
 from .backends import select as select_backend
 from .errors import InvalidParameter, LibnetworkError
+from .firewall.ruleset import table_name
 
 __all__ = ["recover"]
 
@@ -85,8 +87,10 @@ def recover(data_dir: str, exec_root: str = "/run/libnetwork", *,
     try:
         links = [link.name for link in be.links(None)
                  if marks.is_mine(link, ident)]
+        # the firewall table: its name carries the identity
         batch = (plan.bulk_delete(links) if links else []) + \
-            [O.NetnsDelete(p) for p in nss]
+            [O.NetnsDelete(p) for p in nss] + \
+            [O.NftTableDel(table_name(ident), missing_ok=True)]
         results = be.execute(batch)
     finally:
         be.close()

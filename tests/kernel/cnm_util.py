@@ -156,6 +156,7 @@ def normalized_store(c) -> dict:
     for sb in c.sandboxes():
         names[sb.id()] = f"<sb:{sb.container_id()}>"
     subs = [(c.config.exec_root, "<exec>"), (c.identity, "<identity>"),
+            (c.identity[:16], "<identity16>"),
             (c.identity[:8], "<identity8>")]
     if c.config.data_dir:
         subs.append((str(c.config.data_dir), "<data>"))

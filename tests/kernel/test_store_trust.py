@@ -13,6 +13,7 @@ import time
 import pytest
 
 import libnetwork
+from libnetwork.firewall.ruleset import table_name
 from libnetwork import IpamConf
 from libnetwork.errors import InvalidParameter, StoreUnusable
 
@@ -103,9 +104,13 @@ def test_recover_moves_aside_and_purges_only_its_own(make_ctl, netns,
     links = ns_links(netns)
     assert not any(link.alias == c.mark for link in links.values())
     assert {"uveth", "upeer"} <= set(links) and is_netns(user_ns)
-    # the other store's containers are intact and still its own
+    # the other store's containers are intact and still its own, and so
+    # is its firewall table; ours is gone
     assert onw.driver_state["bridge"] in links
     assert all(is_netns(sb.key()) for sb in other.sandboxes())
+    tables = nsexec(netns, "nft", "list", "tables").stdout.split()
+    assert table_name(other.identity) in tables
+    assert table_name(c.identity) not in tables
     fresh = make_ctl()
     assert fresh.networks() == [] and fresh.identity != c.identity
     assert fresh.new_network("bridge", "n", ipv4=[
