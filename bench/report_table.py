@@ -175,7 +175,8 @@ def firewall_lines(fw):
             ("attach rate with ports / without", "ratio", None),
             ("detach, no ports, wall ms", "detach", 1e3),
             ("detach, one port each, wall ms", "detach_fw", 1e3),
-            ("port: attach marginal, us (with - without) / N",
+            ("port: attach marginal, us (with - without) / N, "
+             "median of rounds",
              "marginal", 1e6),
             (f"port: one transaction of {batch}, us per port", "txn", 1e6)):
         row = [label]

@@ -14,7 +14,9 @@ def _med(results, impl, phase, n, attr="wall"):
 def backend_numbers(results, impl, n, batch) -> dict:
     """Of backend ``impl``: attach and detach rates and walls with and
     without ports, their ratio, and the cost of a published port --
-    ``marginal`` (attach with ports minus without, per port), ``txn`` (one
+    ``marginal`` (attach with ports minus without, per port: the median
+    of the rounds' differences, each round's two attaches having run back
+    to back), ``txn`` (one
     transaction of ``batch`` elements, per element) and ``charged``, the
     larger of the two: the marginal is the whole cost but carries the
     noise of two large attaches; the transaction is a floor under it."""
@@ -27,13 +29,22 @@ def backend_numbers(results, impl, n, batch) -> dict:
         out[key + "_rate"] = n / w if w else None
     a, af = out["attach"], out["attach_fw"]
     out["ratio"] = a / af if a and af else None          # rate_fw / rate
-    out["marginal"] = (af - a) / n if a and af else None
+    diffs = _paired(results, impl, n)
+    out["marginal"] = statistics.median(diffs) / n if diffs else None
     t = _med(results, impl, "port txn", batch)
     out["txn"] = t / batch if t else None
     costs = [c for c in (out["marginal"], out["txn"]) if c is not None]
     out["charged"] = max(costs) if costs else None
-    out["total"] = (af - a) if a and af else None
     return out
+
+
+def _paired(results, impl, n) -> list:
+    """Per round, attach with ports minus attach without (seconds)."""
+    def by_round(phase):
+        return {t.extra.get("round"): t.wall
+                for t in results.get((impl, phase, n), ())}
+    fw, plain = by_round("attach+ports"), by_round("attach")
+    return [fw[r] - plain[r] for r in fw if r in plain]
 
 
 def peer_numbers(results, impl, n) -> dict:
