@@ -178,6 +178,8 @@ def firewall_lines(fw):
             ("port: attach marginal, us (with - without) / N, "
              "median of rounds",
              "marginal", 1e6),
+            (f"port: {batch} endpoints in one change, with - without, "
+             "us per port", "batch_marginal", 1e6),
             (f"port: one transaction of {batch}, us per port", "txn", 1e6)):
         row = [label]
         for b in backends:
@@ -186,8 +188,9 @@ def firewall_lines(fw):
         lines.append(tuple(row))
     pn = {p: peer_numbers(res, p, n) for p in peers}
     cols = [*backends, *peers]
-    lines += [(f"## firewall: a published port, libnetwork (the larger of "
-               f"the attach marginal and the transaction share) vs one "
+    lines += [(f"## firewall: a published port, libnetwork (the largest of "
+               f"the attach marginal, the endpoint-batch marginal and the "
+               f"transaction share) vs one "
                f"process per change: nft-rule = `nft add rule ... dnat` "
                f"per port (a script's way), nft-element = `nft add element` "
                f"per port into a map, iptables = Docker's 3 `iptables-nft "

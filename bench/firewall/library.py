@@ -108,6 +108,17 @@ class World:
         self.c.detach(cids)
         self.attached = []
 
+    def create(self, names: list, ports: bool) -> list:
+        """The timed call: one change creating endpoints ``names`` (not
+        joined), each publishing one port with ``ports``."""
+        if ports:
+            return self.net.create_endpoints(names, port_mapping=self.ports)
+        return self.net.create_endpoints(names)
+
+    def delete(self, eps: list) -> None:
+        """Untimed: one change deleting ``eps``."""
+        self.c._delete_endpoints(eps, False)
+
     def check(self, n: int, ports: bool) -> None:
         """Untimed: ``n`` sandboxes and endpoints, and ``n`` published
         ports in the firewall (none without ``ports``), read back with

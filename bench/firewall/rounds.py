@@ -1,6 +1,7 @@
 """The report's schedule for the firewall: libnetwork's attach and detach
 of N containers with and without a published port each (per backend), one
-transaction of ``batch`` port elements (per backend), and the exec peers
+transaction of ``batch`` port elements (per backend), ``batch`` endpoints
+created in one change with and without a port each, and the exec peers
 publishing N ports; R rounds each, the kernel settling between
 measurements (the namespaces of a detach are cleaned up by the kernel in
 the background, holding RTNL, which would slow the next measurement).
@@ -23,6 +24,7 @@ BACKENDS = ("native", "pyroute2")
 PEERS = ("nft-rule", "nft-element", "iptables")
 ATTACH = {True: "attach+ports", False: "attach"}
 DETACH = {True: "detach+ports", False: "detach"}
+BATCH = {True: "endpoints+ports", False: "endpoints"}
 
 
 def _record(results, t, r):
@@ -116,6 +118,40 @@ def _txn_part(results, skipped, batch, rounds, backends, log):
             txn.close()
 
 
+def _batch_part(results, skipped, batch, rounds, backends, log):
+    """``batch`` endpoints created in one change with and without one
+    published port each, back to back per round: the whole cost of a port
+    in a batch (allocation, elements, the transaction, the records)."""
+    for b in backends:
+        try:
+            w = World(b)
+        except Unavailable as exc:
+            skipped[f"endpoint batch {b}"] = str(exc)
+            log(f"  skip endpoint batch {b}: {exc}")
+            continue
+        try:
+            for ports in (True, False):                    # warm-up
+                w.delete(w.create(w.ids(10), ports))
+            for r in range(rounds):
+                for ports in ((False, True) if r % 2 == 0 else
+                              (True, False)):
+                    names = w.ids(batch)
+                    gc.collect()
+                    with Meter(b, BATCH[ports], batch, collect=False) as m:
+                        eps = w.create(names, ports)
+                    _record(results, m.timing, r)
+                    w.delete(eps)
+                log(f"  endpoint batch {b:<8} {batch}: " + ", ".join(
+                    f"{BATCH[p]} {results[(b, BATCH[p], batch)][-1].wall * 1e3:.1f} ms"
+                    for p in (False, True)))
+        except Exception as exc:
+            skipped[f"endpoint batch {b} (failed)"] = \
+                f"{type(exc).__name__}: {exc}"
+            log(f"  endpoint batch {b} FAILED: {exc}")
+        finally:
+            w.close()
+
+
 def peer_round(p, n: int):
     """Timing of ``p`` publishing ``n`` ports (tables made and removed
     untimed, the rules checked)."""
@@ -170,5 +206,6 @@ def run_firewall(n, batch, rounds, backends=BACKENDS, peers=PEERS,
     ran = _attach_part(results, skipped, n, rounds, backends, settle_max,
                        log)
     _txn_part(results, skipped, batch, rounds, backends, log)
+    _batch_part(results, skipped, batch, rounds, backends, log)
     live = _peer_part(results, skipped, n, rounds, peers, settle_max, log)
     return results, skipped, ran, live

@@ -17,9 +17,12 @@ def backend_numbers(results, impl, n, batch) -> dict:
     ``marginal`` (attach with ports minus without, per port: the median
     of the rounds' differences, each round's two attaches having run back
     to back), ``txn`` (one
-    transaction of ``batch`` elements, per element) and ``charged``, the
-    larger of the two: the marginal is the whole cost but carries the
-    noise of two large attaches; the transaction is a floor under it."""
+    transaction of ``batch`` elements, per element), ``batch_marginal``
+    (``batch`` endpoints created in one change with a port each minus
+    without, per port: the whole cost of a port in a batch) and
+    ``charged``, the largest: the marginals are the whole cost but carry
+    the noise of two large changes; the transaction is a floor under
+    them."""
     out = {}
     for key, phase in (("attach", "attach"), ("attach_fw", "attach+ports"),
                        ("detach", "detach"), ("detach_fw", "detach+ports")):
@@ -33,17 +36,21 @@ def backend_numbers(results, impl, n, batch) -> dict:
     out["marginal"] = statistics.median(diffs) / n if diffs else None
     t = _med(results, impl, "port txn", batch)
     out["txn"] = t / batch if t else None
-    costs = [c for c in (out["marginal"], out["txn"]) if c is not None]
+    bd = _paired(results, impl, batch, ("endpoints+ports", "endpoints"))
+    out["batch_marginal"] = statistics.median(bd) / batch if bd else None
+    costs = [c for c in (out["marginal"], out["txn"],
+                         out["batch_marginal"]) if c is not None]
     out["charged"] = max(costs) if costs else None
     return out
 
 
-def _paired(results, impl, n) -> list:
-    """Per round, attach with ports minus attach without (seconds)."""
+def _paired(results, impl, n,
+            phases=("attach+ports", "attach")) -> list:
+    """Per round, the phase with ports minus the one without (seconds)."""
     def by_round(phase):
         return {t.extra.get("round"): t.wall
                 for t in results.get((impl, phase, n), ())}
-    fw, plain = by_round("attach+ports"), by_round("attach")
+    fw, plain = by_round(phases[0]), by_round(phases[1])
     return [fw[r] - plain[r] for r in fw if r in plain]
 
 
