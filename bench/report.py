@@ -3,19 +3,24 @@
     python -m libnetwork.isolate -- python bench/report.py \\
         [--n 1 100 500] [--rounds 3] [--impls native pyroute2 ip-batch ...] \\
         [--ip-jobs J] [--settle S] [--no-stages] [--no-wiring] \\
-        [--no-bitmap] [--bitmap-budget 45] [--json out.json]
+        [--no-bitmap] [--bitmap-budget 45] [--no-firewall] \\
+        [--only-firewall] [--fw-n 500] [--fw-batch 1000] [--json out.json]
 
 This file is the command: it parses the arguments, runs the parts, prints
 the table and the targets and writes the JSON.  Part 1, wiring
 (``wiring/``): wire then unwire N endpoints with each peer, R rounds, the
 median round reported, and the stages of the backends' plan.  Part 2, the
-IPAM bitmap (``bitmap_timing.py``).  The table is ``report_table.py``'s,
+IPAM bitmap (``bitmap_timing.py``).  Part 3, the firewall (``firewall/``):
+attach of N containers with and without a published port each, one
+transaction of port elements, and the exec peers (nft, iptables-nft);
+``--only-firewall`` runs it alone.  The table is ``report_table.py``'s,
 the targets ``report_targets.py``'s.
 
 The exit status is 0 regardless: a peer that cannot run or fails its
 result checks is listed as skipped with the reason, and the rest is
-reported.  The wiring part runs only inside ``python -m libnetwork.isolate``
-(it creates namespaces and links).
+reported.  The wiring and firewall parts run only inside
+``python -m libnetwork.isolate`` (they create namespaces, links and
+nftables tables).
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench/
 
 from bitmap_timing import run_bitmap  # noqa: E402
+from firewall.rounds import BACKENDS as FW_BACKENDS  # noqa: E402
+from firewall.rounds import PEERS as FW_PEERS  # noqa: E402
+from firewall.rounds import run_firewall  # noqa: E402
 from report_table import build_table, render  # noqa: E402
 from report_targets import targets  # noqa: E402
 from wiring.registry import DEFAULT_IMPLS, IMPLS  # noqa: E402
@@ -88,8 +96,21 @@ def parse(argv):
                     help="skip the per-stage breakdown of the backends")
     ap.add_argument("--no-bitmap", action="store_true")
     ap.add_argument("--no-wiring", action="store_true")
+    ap.add_argument("--no-firewall", action="store_true")
+    ap.add_argument("--only-firewall", action="store_true",
+                    help="the firewall part alone (--no-wiring --no-bitmap)")
+    ap.add_argument("--fw-n", type=int, default=500,
+                    help="containers attached / ports published in the "
+                    "firewall part (default 500)")
+    ap.add_argument("--fw-batch", type=int, default=1000,
+                    help="port elements in the firewall's one-transaction "
+                    "measurement (default 1000)")
     ap.add_argument("--json", help="write every measurement here")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if args.only_firewall:
+        args.no_wiring = args.no_bitmap = True
+        args.no_firewall = False
+    return args
 
 
 def wiring_part(args, ns, impls):
@@ -127,7 +148,27 @@ def bitmap_part(args):
         return {}, {"bitmap (aborted)": f"{type(exc).__name__}: {exc}"}, ""
 
 
-def write_json(path, env, args, wres, stg, skipped, bres, marks):
+def firewall_part(args):
+    """{"results", "n", "batch", "backends", "peers"} and the skipped."""
+    why = require_isolated()
+    if why:
+        log(f"firewall skipped: {why}")
+        return None, {"firewall": why}
+    log(f"firewall: N={args.fw_n}, batch {args.fw_batch}, {args.rounds} "
+        f"round(s)")
+    try:
+        res, skipped, _, peers = run_firewall(
+            args.fw_n, args.fw_batch, args.rounds, FW_BACKENDS, FW_PEERS,
+            args.settle, log)
+    except Exception as exc:
+        traceback.print_exc()
+        return None, {"firewall (aborted)": f"{type(exc).__name__}: {exc}"}
+    ran = [b for b in FW_BACKENDS if any(k[0] == b for k in res)]
+    return {"results": res, "n": args.fw_n, "batch": args.fw_batch,
+            "backends": ran, "peers": peers}, skipped
+
+
+def write_json(path, env, args, wres, stg, skipped, bres, marks, fw=None):
     data = {
         "env": env,
         "args": vars(args),
@@ -142,6 +183,8 @@ def write_json(path, env, args, wres, stg, skipped, bres, marks):
              "value": v,
              "unit": "s/pair" if k[1] == "pair" else "ordinals/s"}
             for k, v in (bres[0].items() if bres else ())],
+        "firewall": [t.as_dict() for ts in (fw["results"].values()
+                                            if fw else ()) for t in ts],
         "targets": [{"result": m.strip(), "text": t} for m, t in marks],
     }
     with open(path, "w") as f:
@@ -160,6 +203,7 @@ def main(argv=None):
     wres, wskip, wlive, stg, stg_n = ({}, {}, [], {}, None) \
         if args.no_wiring else wiring_part(args, ns, impls)
     bres = None if args.no_bitmap else bitmap_part(args)
+    fw, fskip = (None, {}) if args.no_firewall else firewall_part(args)
     env["loadavg_end"] = os.getloadavg()
     env["seconds"] = round(time.perf_counter() - t_start, 1)
 
@@ -170,21 +214,24 @@ def main(argv=None):
     print(f"load average {env['loadavg_start'][0]:.2f} at start, "
           f"{env['loadavg_end'][0]:.2f} at end; {env['seconds']} s; "
           f"{args.rounds} round(s) per wiring cell")
-    print(render(build_table(wres, wlive, ns, bres, stg, stg_n)))
+    print(render(build_table(wres, wlive, ns, bres, stg, stg_n, fw)))
     skipped = dict(wskip)
+    skipped.update(fskip)
     if bres:
         skipped.update(bres[1])
     if skipped:
         print()
         for k, v in skipped.items():
             print(f"skipped {k}: {v}")
-    marks = targets(wres, ns, bres)
+    marks = targets(wres, ns, bres, fw, wiring=not args.no_wiring,
+                    bitmap=not args.no_bitmap)
     print()
     print("## targets")
     for mark, text in marks:
         print(f"[{mark}] {text}")
     if args.json:
-        write_json(args.json, env, args, wres, stg, skipped, bres, marks)
+        write_json(args.json, env, args, wres, stg, skipped, bres, marks,
+                   fw)
     return 0
 
 

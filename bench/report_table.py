@@ -1,5 +1,5 @@
 """The report's table: numbers formatted, ratios taken, rows laid out in
-sections (wiring, stages, bitmap) and rendered as aligned text.
+sections (wiring, stages, bitmap, firewall) and rendered as aligned text.
 
 A table is a list of lines: a section title is a 1-tuple, then a header
 row and metric rows (tuples of cells).
@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 
 from bitmap_timing import MANY_COUNT, PAIR_REPEAT
+from firewall.summary import backend_numbers, peer_numbers
 from wiring.stages import STAGES
 
 # (label, Timing attribute, scale, lower is better) of each wiring metric
@@ -157,7 +158,60 @@ def bitmap_lines(bres):
     return lines
 
 
-def build_table(wres, wlive, ns, bres, stg=None, stg_n=None):
+def firewall_lines(fw):
+    """libnetwork's attach with and without a published port per
+    container (per backend), then the cost of a published port next to
+    the exec peers'."""
+    res, n, batch, backends, peers = (fw["results"], fw["n"], fw["batch"],
+                                      fw["backends"], fw["peers"])
+    nums = {b: backend_numbers(res, b, n, batch) for b in backends}
+    lines = [(f"## firewall: attach of N={n} containers to a bridge network "
+              "with masquerade, one published port each (tcp/80, host port "
+              "picked) or none; median of rounds",),
+             ("metric", *backends)]
+    for label, key, scale in (
+            ("attach, no ports, containers/s", "attach_rate", 1),
+            ("attach, one port each, containers/s", "attach_fw_rate", 1),
+            ("attach rate with ports / without", "ratio", None),
+            ("detach, no ports, wall ms", "detach", 1e3),
+            ("detach, one port each, wall ms", "detach_fw", 1e3),
+            ("port: attach marginal, us (with - without) / N, "
+             "median of rounds",
+             "marginal", 1e6),
+            (f"port: {batch} endpoints in one change, with - without, "
+             "us per port", "batch_marginal", 1e6),
+            (f"port: one transaction of {batch}, us per port", "txn", 1e6)):
+        row = [label]
+        for b in backends:
+            v = nums[b][key]
+            row.append(xfmt(v) if scale is None else _scaled(v, scale))
+        lines.append(tuple(row))
+    pn = {p: peer_numbers(res, p, n) for p in peers}
+    cols = [*backends, *peers]
+    lines += [(f"## firewall: a published port, libnetwork (the largest of "
+               f"the attach marginal, the endpoint-batch marginal and the "
+               f"transaction share) vs one "
+               f"process per change: nft-rule = `nft add rule ... dnat` "
+               f"per port (a script's way), nft-element = `nft add element` "
+               f"per port into a map, iptables = Docker's 3 `iptables-nft "
+               f"-A` per port (its `-C` checks left out); N={n}, plus one "
+               f"masquerade for the subnet",),
+              ("metric", *cols, *[f"native vs {p}" for p in peers])]
+    cost = {**{b: nums[b]["charged"] for b in backends},
+            **{p: pn[p]["charged"] for p in peers}}
+    nat = cost.get("native")
+    lines.append(("per published port us",
+                  *[_scaled(cost[c], 1e6) for c in cols],
+                  *[xfmt(ratio(cost[p], nat)) for p in peers]))
+    lines.append((f"{n} ports ms", *[_scaled(
+        None if cost[c] is None else cost[c] * n, 1e3) for c in cols],
+        *[""] * len(peers)))
+    lines.append(("processes run", *["0"] * len(backends),
+                  *[fmt(pn[p]["execs"]) for p in peers]))
+    return lines
+
+
+def build_table(wres, wlive, ns, bres, stg=None, stg_n=None, fw=None):
     """The sections that have data, in order."""
     lines = []
     if wres:
@@ -166,6 +220,8 @@ def build_table(wres, wlive, ns, bres, stg=None, stg_n=None):
         lines += stage_lines(stg, stg_n)
     if bres is not None:
         lines += bitmap_lines(bres)
+    if fw:
+        lines += firewall_lines(fw)
     return lines
 
 

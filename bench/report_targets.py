@@ -4,6 +4,7 @@ threshold."""
 
 from __future__ import annotations
 
+from firewall.summary import backend_numbers, peer_numbers
 from report_table import fmt, med, ratio, xfmt
 
 
@@ -80,8 +81,46 @@ def _bitmap_targets(bres):
     return out
 
 
-def targets(wres, ns, bres):
-    """[(PASS|MISS|n/a |INFO, text)]"""
-    out = _wiring_targets(wres, ns) + _bitmap_targets(bres)
+def _firewall_targets(fw):
+    res, n, batch = fw["results"], fw["n"], fw["batch"]
+    nat = backend_numbers(res, "native", n, batch)
+    out = []
+    r = nat["ratio"]
+    out.append((None if r is None else r >= 0.85,
+                f"attach of {n} with masquerade and one port each >= 0.85x "
+                f"the rate without ports (native): " + (
+                    f"{r:.2f}x ({fmt(nat['attach_fw_rate'])} vs "
+                    f"{fmt(nat['attach_rate'])} /s)" if r else "no data")))
+    p2 = backend_numbers(res, "pyroute2", n, batch)["ratio"]
+    if p2 is not None:
+        out.append(("INFO", f"the same for pyroute2: {p2:.2f}x"))
+    t, m, bm = nat["txn"], nat["marginal"], nat["batch_marginal"]
+    out.append((None if bm is None else bm < 50e-6,
+                f"a published port < 50 us wall in a batch of {batch} "
+                f"(native: {batch} endpoints in one change with a port "
+                f"each minus without, per port): " + (
+                    f"{bm * 1e6:.1f} us (its transaction alone: "
+                    f"{fmt(None if t is None else t * 1e6)} us; attach "
+                    f"marginal at N={n}: "
+                    f"{fmt(None if m is None else m * 1e6)} us)"
+                    if bm is not None else "no data")))
+    peer = peer_numbers(res, "nft-rule", n)["charged"]
+    x = ratio(peer, nat["charged"])
+    out.append((None if x is None else x >= 20,
+                f">= 20x faster than one nft exec per change (nft-rule per "
+                f"port / native per port): " + (
+                    f"{x:.0f}x ({peer * 1e6:.0f} vs "
+                    f"{nat['charged'] * 1e6:.1f} us)" if x else "no data")))
+    return out
+
+
+def targets(wres, ns, bres, fw=None, wiring=True, bitmap=True):
+    """[(PASS|MISS|n/a |INFO, text)] of the parts that ran (``wiring``,
+    ``bitmap``: False when skipped on purpose; ``fw``: the firewall
+    part's results, None when it did not run)."""
+    out = (_wiring_targets(wres, ns) if wiring else []) + \
+        (_bitmap_targets(bres) if bitmap else [])
+    if fw:
+        out += _firewall_targets(fw)
     return [(ok if isinstance(ok, str) else "n/a " if ok is None
              else "PASS" if ok else "MISS", text) for ok, text in out]

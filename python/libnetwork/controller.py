@@ -370,8 +370,8 @@ class Controller:
 
     def _publish(self, nw: Network, eps) -> list:
         """The plans publishing the endpoints' ports."""
-        driver = self._drivers[nw.type()]
-        return [s for ep in eps if ep.ports for s in driver.publish(nw, ep)]
+        eps = [ep for ep in eps if ep.ports]
+        return self._drivers[nw.type()].publish(nw, eps) if eps else []
 
     def _commit_endpoints(self, ch, nw: Network, eps, save=True) -> None:
         for ep in eps:

@@ -156,8 +156,12 @@ def _drop_endpoints(c, eps, errors) -> None:
     records.  When the ports cannot be removed, the endpoints stay."""
     eps = [ep for ep in eps if ep._nw._endpoints.get(ep.id()) is ep
            and ep.sandbox_id is None]
-    ops = [s.op for ep in eps
-           for s in c._drivers[ep._nw.type()].unpublish(ep._nw, ep)]
+    by_nw: dict = {}
+    for ep in eps:
+        if ep.ports:
+            by_nw.setdefault(id(ep._nw), (ep._nw, []))[1].append(ep)
+    ops = [s.op for nw, some in by_nw.values()
+           for s in c._drivers[nw.type()].unpublish(nw, some)]
     if ops:
         failed = [r for r in c.backend.execute(ops) if not r.ok]
         if failed:

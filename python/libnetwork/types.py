@@ -8,6 +8,7 @@ Both are immutable and validated when made: a protocol name (``tcp``,
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import NamedTuple
 
@@ -79,6 +80,16 @@ class PortBinding(NamedTuple):
         return f"{host}:{ports}->{self.port}/{self.proto}"
 
 
+@functools.lru_cache(maxsize=1024)
+def _host_ip(text: str) -> str:
+    """The canonical text of a host address (host addresses repeat)."""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise InvalidParameter(f"host_ip {text!r}: not an IP "
+                               "address") from None
+
+
 def _new_binding(cls, proto, port, host_port=0, host_ip="",
                  host_port_end=0):
     proto = _proto(proto)
@@ -99,11 +110,7 @@ def _new_binding(cls, proto, port, host_port=0, host_ip="",
     if not isinstance(host_ip, str):
         raise InvalidParameter(f"host_ip {host_ip!r}: an address string")
     if host_ip:
-        try:
-            host_ip = str(ipaddress.ip_address(host_ip))
-        except ValueError:
-            raise InvalidParameter(f"host_ip {host_ip!r}: not an IP "
-                                   "address") from None
+        host_ip = _host_ip(host_ip)
     return tuple.__new__(cls, (proto, port, host_port, host_ip,
                                host_port_end))
 

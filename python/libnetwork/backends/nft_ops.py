@@ -306,7 +306,15 @@ def type_shape(types: tuple) -> tuple:
     return tid, length, tuple(fields)
 
 
+_ADDRESSES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
+
+
 def _field(t: str, v) -> bytes:
+    if type(v) in _ADDRESSES and t == ("ipv4_addr" if v.version == 4
+                                       else "ipv6_addr"):
+        return v.packed
+    if t == "inet_service" and type(v) is int and 0 <= v < 65536:
+        return v.to_bytes(2, "big")
     if t == "ipv4_addr":
         return ipaddress.IPv4Address(v).packed
     if t == "ipv6_addr":

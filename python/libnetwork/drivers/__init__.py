@@ -133,15 +133,16 @@ class Driver(abc.ABC):
     def delete_endpoint(self, nw, ep) -> None:
         """Forget the endpoint's driver fields.  No kernel work."""
 
-    def publish(self, nw, ep) -> Plan:
-        """The plan publishing the endpoint's applied port bindings
-        (``ep.ports``, host ports already allocated), run when the
-        endpoint is created; its undo removes them."""
+    def publish(self, nw, eps: list) -> Plan:
+        """The plan publishing the applied port bindings (``ep.ports``,
+        host ports already allocated) of endpoints of ``nw`` (many at
+        once: one operation per kind of kernel object for all), run when
+        they are created; its undo removes them."""
         return []
 
-    def unpublish(self, nw, ep) -> Plan:
+    def unpublish(self, nw, eps: list) -> Plan:
         """The plan removing what :meth:`publish` added, run when the
-        endpoint is deleted (not at leave: mappings live as long as the
+        endpoints are deleted (not at leave: mappings live as long as the
         endpoint, as libnetwork's).  Already gone is not an error."""
         return []
 

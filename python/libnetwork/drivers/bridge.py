@@ -209,12 +209,12 @@ class BridgeDriver(Driver):
     def endpoint_link(self, nw, ep):
         return ep.host_ifname
 
-    def publish(self, nw, ep):
-        return fw.publish_steps(nw, ep)
+    def publish(self, nw, eps):
+        return fw.publish_steps(nw, eps)
 
-    def unpublish(self, nw, ep):
+    def unpublish(self, nw, eps):
         return [Step(op, phase=Phase.FIREWALL)
-                for op in fw.unpublish_ops(nw, ep)]
+                for op in fw.unpublish_ops(nw, eps)]
 
     def restore(self, networks):
         if not networks:

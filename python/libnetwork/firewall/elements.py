@@ -21,6 +21,7 @@ Every function returns ``{set name: [NftElem, ...]}``; :func:`add_ops` and
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 from ..backends import nft_ops as N
@@ -28,6 +29,9 @@ from ..types import PROTOCOLS
 from .ruleset import SETS
 
 __all__ = ["network_elems", "binding_elems", "add_ops", "del_ops", "merge"]
+
+
+_ip = functools.lru_cache(maxsize=1024)(ipaddress.ip_address)
 
 
 def _key(set_name, *values) -> bytes:
@@ -74,7 +78,7 @@ def binding_elems(applied: list, addr4, addr6, localnet: bool) -> dict:
     network publishes on 127.0.0.0/8 too."""
     out: dict = {}
     for b in applied:
-        hip = ipaddress.ip_address(b.host_ip)
+        hip = _ip(b.host_ip)
         proto = PROTOCOLS[b.proto]
         v = "4" if hip.version == 4 else "6"
         target = addr4 if v == "4" else addr6

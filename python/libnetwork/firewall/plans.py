@@ -95,21 +95,21 @@ def network_teardown(nw, last: bool) -> list:
     return E.del_ops(_table(nw), _net_elems(nw), missing_ok=True)
 
 
-def publish_steps(nw, ep) -> list:
-    """The elements of ``ep``'s applied bindings (undo: their removal)."""
-    if not ep.ports:
+def publish_steps(nw, eps) -> list:
+    """The elements of the endpoints' applied bindings, one operation per
+    set for all of them (undo: their removal)."""
+    elems = E.merge(*(_ep_elems(nw, ep) for ep in eps if ep.ports))
+    if not elems:
         return []
-    elems = _ep_elems(nw, ep)
     adds = E.add_ops(_table(nw), elems)
     dels = E.del_ops(_table(nw), elems, missing_ok=True)
     return [Step(op, d, FW) for op, d in zip(adds, dels)]
 
 
-def unpublish_ops(nw, ep) -> list:
-    """Operations removing ``ep``'s published ports."""
-    if not ep.ports:
-        return []
-    return E.del_ops(_table(nw), _ep_elems(nw, ep), missing_ok=True)
+def unpublish_ops(nw, eps) -> list:
+    """Operations removing the endpoints' published ports."""
+    elems = E.merge(*(_ep_elems(nw, ep) for ep in eps if ep.ports))
+    return E.del_ops(_table(nw), elems, missing_ok=True) if elems else []
 
 
 def rebuild_steps(networks: list) -> list:

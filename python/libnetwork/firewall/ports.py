@@ -13,7 +13,9 @@ addresses is fine.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import itertools
 
 
 from ..errors import InvalidParameter, PortAlreadyAllocated
@@ -40,6 +42,13 @@ def local_port_range(read=None) -> tuple:
     return DEFAULT_RANGE
 
 
+@functools.lru_cache(maxsize=1024)
+def _addr(text: str) -> tuple:
+    """(IP version, is the wildcard, is IPv4 loopback) of an address."""
+    a = ipaddress.ip_address(text)
+    return a.version, a.is_unspecified, a.version == 4 and a.is_loopback
+
+
 class PortIndex:
     """Who holds which host port: ``(proto, port) -> {host ip: endpoint}``,
     built from the endpoints' applied bindings."""
@@ -59,12 +68,12 @@ class PortIndex:
         held = self._by.get((proto, port))
         if not held:
             return None
-        ip = ipaddress.ip_address(host_ip)
+        if host_ip in held:
+            return held[host_ip]
+        version, wild, _ = _addr(host_ip)
         for other, ep in held.items():
-            o = ipaddress.ip_address(other)
-            if o.version != ip.version:
-                continue
-            if o == ip or o.is_unspecified or ip.is_unspecified:
+            v, w, _ = _addr(other)
+            if v == version and (w or wild):
                 return ep
         return None
 
@@ -75,16 +84,16 @@ def _host_ips(b: PortBinding, default_ip: str, has4: bool,
     network's default (and, when that is every IPv4 address and the
     endpoint has IPv6, every IPv6 address too)."""
     if b.host_ip:
-        ip = ipaddress.ip_address(b.host_ip)
-        if (ip.version == 4 and not has4) or (ip.version == 6 and not has6):
+        version = _addr(b.host_ip)[0]
+        if (version == 4 and not has4) or (version == 6 and not has6):
             raise InvalidParameter(
-                f"port binding {b}: the endpoint has no IPv{ip.version} "
+                f"port binding {b}: the endpoint has no IPv{version} "
                 "address to forward to")
         return [b.host_ip]
     out = []
     if has4:
         out.append(default_ip)
-    if has6 and ipaddress.ip_address(default_ip).is_unspecified:
+    if has6 and _addr(default_ip)[1]:
         out.append(_ANY[6])
     if not out:
         raise InvalidParameter(f"port binding {b}: the endpoint has no "
@@ -96,8 +105,8 @@ def allocate(index: PortIndex, ep, bindings, default_ip: str,
              localnet: bool, port_range: tuple, cursor: dict) -> list:
     """The applied bindings of ``ep`` (host address and port filled in),
     held in ``index``.  Raises PortAlreadyAllocated when a requested port
-    is taken on an overlapping address, PoolExhausted-like
-    PortAlreadyAllocated when a range has no free port.  ``cursor`` keeps
+    is taken on an overlapping address, or a range (the automatic one
+    too) has no free port.  ``cursor`` keeps
     where the last automatic pick ended (per protocol), so that ports are
     not reused at once after their release."""
     has4, has6 = ep.addr is not None, ep.addr6 is not None
@@ -106,34 +115,34 @@ def allocate(index: PortIndex, ep, bindings, default_ip: str,
         b = port_binding(raw)
         ips = _host_ips(b, default_ip, has4, has6)
         for ip in ips:
-            a = ipaddress.ip_address(ip)
-            if a.version == 4 and a.is_loopback and not localnet:
+            if _addr(ip)[2] and not localnet:
                 raise InvalidParameter(
                     f"port binding {b}: publishing on {ip} needs the "
                     "network's route_localnet option")
-        if b.host_port and not b.host_port_end:
-            candidates = [b.host_port]
-        elif b.host_port:
-            candidates = range(b.host_port, b.host_port_end + 1)
+        if b.host_port:
+            first, last = b.host_port, b.host_port_end or b.host_port
+            candidates = range(first, last + 1)
         else:
-            lo, hi = port_range
-            start = cursor.get(b.proto, lo)
-            if not lo <= start <= hi:
-                start = lo
-            candidates = list(range(start, hi + 1)) + list(range(lo, start))
+            first, last = port_range
+            start = cursor.get(b.proto, first)
+            if not first <= start <= last:
+                start = first
+            candidates = itertools.chain(range(start, last + 1),
+                                         range(first, start))
         chosen = None
         taken = None
         for port in candidates:
-            owners = [index.owner(b.proto, port, ip) for ip in ips]
-            taken = next((o for o in owners if o is not None), None)
+            for ip in ips:
+                taken = index.owner(b.proto, port, ip)
+                if taken is not None:
+                    break
             if taken is None:
                 chosen = port
                 break
         if chosen is None:
             what = (f"host port {b.host_port}/{b.proto}"
-                    if len(candidates) == 1 else
-                    f"no free host port for {b} in "
-                    f"{candidates[0]}-{candidates[-1]}")
+                    if first == last else
+                    f"no free host port for {b} in {first}-{last}")
             owner = (f" (held by endpoint {taken.name()!r} of network "
                      f"{taken.network()!r})" if taken is not None else "")
             raise PortAlreadyAllocated(f"{what} is already allocated"
@@ -141,7 +150,8 @@ def allocate(index: PortIndex, ep, bindings, default_ip: str,
         if not b.host_port:
             cursor[b.proto] = chosen + 1
         for ip in ips:
-            nb = PortBinding(b.proto, b.port, chosen, ip)
+            # checked fields: no second validation
+            nb = PortBinding._make((b.proto, b.port, chosen, ip, 0))
             index.hold(nb, ep)
             applied.append(nb)
     return applied
