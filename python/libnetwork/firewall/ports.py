@@ -140,13 +140,14 @@ def allocate(index: PortIndex, ep, bindings, default_ip: str,
                 chosen = port
                 break
         if chosen is None:
-            what = (f"host port {b.host_port}/{b.proto}"
-                    if first == last else
-                    f"no free host port for {b} in {first}-{last}")
-            owner = (f" (held by endpoint {taken.name()!r} of network "
-                     f"{taken.network()!r})" if taken is not None else "")
-            raise PortAlreadyAllocated(f"{what} is already allocated"
-                                       f"{owner}")
+            if first != last:
+                raise PortAlreadyAllocated(
+                    f"port binding {b}: every host port of {first}-{last} "
+                    f"is already allocated on {', '.join(ips)}")
+            raise PortAlreadyAllocated(
+                f"host port {first}/{b.proto} is already allocated on "
+                f"{', '.join(ips)} (held by endpoint {taken.name()!r} of "
+                f"network {taken.network()!r})")
         if not b.host_port:
             cursor[b.proto] = chosen + 1
         for ip in ips:
