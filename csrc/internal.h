@@ -121,6 +121,13 @@ int __nlc_sock_new_here(struct nlc_sock **out, int protocol);
 uint8_t *__nlc_sock_rx_buf(void);
 /* Throws away whatever an interrupted exchange left queued. */
 void __nlc_sock_drain(struct nlc_sock *s, uint8_t *buf);
+/*
+ * The start of an exchange of n results: each pending (-ENOMEM without a
+ * receive buffer rx), and the socket drained of what an interrupted one
+ * left.  0, or -ENOMEM when rx is NULL.
+ */
+int __nlc_exchange_start(struct nlc_sock *s, uint8_t *rx,
+                         struct nlc_result *res, uint32_t n);
 /* One sendmsg of buf[0 .. len) to the kernel, counted: 0 or -errno. */
 int __nlc_sock_send(struct nlc_sock *s, const void *buf, size_t len);
 /* -errno for the errno of a failed blocking receive: the socket's

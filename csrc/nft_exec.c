@@ -95,16 +95,8 @@ nlc_nft_exec(struct nlc_sock *s, struct nlc_batch *b, struct nlc_result *res)
         __nft_check(b, &want) < 0)
         return -EINVAL;
     n = b->count;
-    for (uint32_t k = 0; k < n; k++) {
-        res[k].err = rx ? NLC_ACK_PENDING : -ENOMEM;
-        res[k].value = 0;
-        res[k].link = 0;
-        res[k].msg[0] = '\0';
-    }
-    if (!rx)
+    if (__nlc_exchange_start(s, rx, res, n) < 0)
         return -ENOMEM;
-    if (s->dirty)
-        __nlc_sock_drain(s, rx);
     base = s->seq;
     at = b->buf;
     for (uint32_t i = 0; i < n; i++) {

@@ -190,6 +190,23 @@ nlc_sock_sendmsg_count(const struct nlc_sock *s)
 
 /* ------------------------------------------------------------- exchange */
 
+int
+__nlc_exchange_start(struct nlc_sock *s, uint8_t *rx, struct nlc_result *res,
+                     uint32_t n)
+{
+    for (uint32_t k = 0; k < n; k++) {
+        res[k].err = rx ? NLC_ACK_PENDING : -ENOMEM;
+        res[k].value = 0;
+        res[k].link = 0;
+        res[k].msg[0] = '\0';
+    }
+    if (!rx)
+        return -ENOMEM;
+    if (s->dirty)
+        __nlc_sock_drain(s, rx);
+    return 0;
+}
+
 void
 __nlc_sock_drain(struct nlc_sock *s, uint8_t *buf)
 {
@@ -338,16 +355,8 @@ nlc_sock_exec(struct nlc_sock *s, struct nlc_batch *b, struct nlc_result *res)
 
     if (!s || !b || (!res && b->count) || __nlc_batch_check(b) < 0)
         return -EINVAL;
-    for (uint32_t k = 0; k < b->count; k++) {
-        res[k].err = rx ? NLC_ACK_PENDING : -ENOMEM;
-        res[k].value = 0;
-        res[k].link = 0;
-        res[k].msg[0] = '\0';
-    }
-    if (!rx)
+    if (__nlc_exchange_start(s, rx, res, b->count) < 0)
         return -ENOMEM;
-    if (s->dirty)
-        __nlc_sock_drain(s, rx);
     start = at = b->buf;
     for (uint32_t i = 0; i < b->count; i++) {
         struct nlmsghdr *nlh = (struct nlmsghdr *)at;

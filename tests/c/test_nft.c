@@ -885,50 +885,7 @@ setsockopt(int fd, int level, int optname, const void *optval,
     return 0;
 }
 
-int
-getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
-{
-    int v = optname == SO_SNDBUF ? fk.sndbuf
-          : optname == SO_RCVBUF ? fk.rcvbuf : 0;
-
-    (void)fd;
-    if (level != SOL_SOCKET || *optlen < sizeof(int)) {
-        errno = ENOPROTOOPT;
-        return -1;
-    }
-    memcpy(optval, &v, sizeof(v));
-    *optlen = sizeof(v);
-    return 0;
-}
-
-int
-bind(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
-{
-    (void)fd;
-    (void)addr;
-    (void)len;
-    return 0;
-}
-
-int
-getsockname(int fd, __SOCKADDR_ARG addr, socklen_t *len)
-{
-#if defined(__USE_GNU) && !defined(__cplusplus)
-    struct sockaddr *sa = addr.__sockaddr__;
-#else
-    struct sockaddr *sa = addr;
-#endif
-    struct sockaddr_nl nl = { .nl_family = AF_NETLINK, .nl_pid = FAKE_PID };
-
-    (void)fd;
-    if (*len < sizeof(nl)) {
-        errno = EINVAL;
-        return -1;
-    }
-    memcpy(sa, &nl, sizeof(nl));
-    *len = sizeof(nl);
-    return 0;
-}
+#include "fake_sock.h"
 
 /* A transaction, answered as nfnetlink_rcv_batch does. */
 ssize_t
