@@ -21,7 +21,7 @@ from .errors import (
     NotFound, NotJoined, TeardownIncomplete)
 from .join import record_leave
 from .sync import count_change, refresh
-from .plan import bulk_delete
+from .plan import Phase, bulk_delete
 
 __all__ = ["leave", "delete_endpoints", "delete_sandboxes",
            "delete_network"]
@@ -247,14 +247,16 @@ def delete_network(c, nw) -> None:
                 f"network {nw.name()!r} has active endpoints: "
                 f"{', '.join(ep.name() for ep in nw.endpoints())}")
         others = [o for o in c._networks.values() if o is not nw]
-        plan = sorted(driver.delete_network(nw, others),
-                      key=lambda s: s.phase)
-        results = c.backend.execute([s.op for s in plan])
-        for r in results:
-            if not (r.ok or _gone(r)):
-                errors.append((f"network {nw.name()!r}", r.exception()))
-        if errors:
-            return
+        plan = driver.delete_network(nw, others)
+        # the firewall's part only once the rest is gone: a network the
+        # kernel keeps keeps its rules
+        for phase in (False, True):
+            ops = [s.op for s in plan if (s.phase == Phase.FIREWALL) == phase]
+            for r in c.backend.execute(ops) if ops else ():
+                if not (r.ok or _gone(r)):
+                    errors.append((f"network {nw.name()!r}", r.exception()))
+            if errors:
+                return
         allocation.release_network(c.ipam, nw)
         c.store.delete("network", nw.id())
         c._networks.pop(nw.id())
