@@ -84,6 +84,8 @@ class Controller:
         self._markers: list = []         # committed intents' markers
         self._port_range = None          # ip_local_port_range, read once
         self._port_cursor: dict = {}     # proto -> next automatic port
+        #: what this start repaired (reconcile.Report)
+        self.reconciled = reconcile.Report()
         self.netns_dir = os.path.join(config.exec_root, "netns")
         self.files_dir = os.path.join(config.exec_root, "sandboxes")
         makedirs(self.netns_dir, 0o755)
