@@ -82,7 +82,8 @@ def create_kwargs(args) -> dict:
     kw = {}
     if v4 or v6:
         from ..network import IpamConf
-        kw["ipv4"] = [IpamConf(**c) for c in v4]
+        if v4:
+            kw["ipv4"] = [IpamConf(**c) for c in v4]
         if v6:
             kw["ipv6"] = [IpamConf(**c) for c in v6]
     if args.ipv6 or v6:
