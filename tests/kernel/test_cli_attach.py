@@ -119,3 +119,52 @@ def test_run_exit_status_and_keep(cli, ctl_on):
     c.stop()
     assert ok(cli("port", "kept")) == "80/tcp -> 0.0.0.0:8081\n"
     ok(cli("detach", "kept"))
+
+
+def _read_all(fd) -> bytes:
+    data = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:                 # EIO: the other end is closed
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+def test_progress_bar_only_on_a_terminal(script, cli_dirs, cli, ctl_on):
+    import subprocess
+    ok(cli("network", "create", "--subnet", "10.46.0.0/22", "n1"))
+    names = [f"b{i}" for i in range(120)]
+    base = [script, "--data-dir", cli_dirs["data_dir"], "--exec-root",
+            cli_dirs["exec_root"], "--root-namespace",
+            cli_dirs["root_namespace"]]
+    import threading
+    import fcntl
+    import struct
+    import termios
+    master, slave = os.openpty()
+    # a terminal of 100 columns (a fresh pty has none: nothing is drawn)
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    got = []
+    reader = threading.Thread(target=lambda: got.append(_read_all(master)))
+    reader.start()
+    try:
+        p = subprocess.run(base + ["attach", "-q", "n1", *names],
+                           stdout=subprocess.PIPE, stderr=slave, text=True,
+                           timeout=120)
+    finally:
+        os.close(slave)
+        reader.join(10)
+        os.close(master)
+    drawn = got[0].decode(errors="replace")
+    assert p.returncode == 0, drawn
+    assert len(p.stdout.split()) == 120        # stdout stays clean
+    assert "attach" in drawn and "/120" in drawn
+    c = ctl_on()
+    assert len(c.sandboxes()) == 120
+    c.stop()
+    # not a terminal: no bar, one batch
+    p = cli("detach", "-q", *names)
+    assert (p.returncode, p.stdout, p.stderr) == (0, "", "")
