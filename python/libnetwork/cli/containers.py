@@ -11,7 +11,7 @@ import sys
 from . import parse, progress
 from .common import (UserError, add_output_flags, controller, dump_json,
                      find_network, find_sandbox, out, ports_of,
-                     print_endpoints, table)
+                     print_endpoints)
 
 
 def add_endpoint_flags(p) -> None:
@@ -176,4 +176,4 @@ def port(args) -> int:
     return 0
 
 
-__all__ = ["register", "attach", "detach", "run", "port", "table"]
+__all__ = ["register", "attach", "detach", "run", "port"]
