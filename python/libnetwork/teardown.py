@@ -212,7 +212,9 @@ def delete_sandboxes(c, sbs, delete_endpoints: bool = False) -> None:
         eps = [ep for sb in sbs for ep in sb.endpoints()]
         if eps:
             _leave(c, [(ep, ep.sandbox()) for ep in eps], errors)
-        private = [sb for sb in sbs if not sb.spec.use_default_sandbox]
+        # the namespaces we made go; the host's and external ones stay
+        private = [sb for sb in sbs if not sb.spec.use_default_sandbox
+                   and not sb.external()]
         results = c.backend.execute([O.NetnsDelete(sb.key())
                                      for sb in private])
         kept = set()
