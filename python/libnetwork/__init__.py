@@ -22,6 +22,7 @@ from .recovery import recover
 from .endpoint import (
     Endpoint, create_option_alias, create_option_dns,
     create_option_exposed_ports, create_option_ifname, create_option_ipam,
+    create_option_no_default_route,
     create_option_mac_address, create_option_port_mapping,
     endpoint_option_generic)
 from .network import (
@@ -53,5 +54,5 @@ __all__ = [
     "option_dns", "option_dns_search", "option_dns_options",
     "option_hosts_path", "option_resolv_conf_path",
     "option_use_default_sandbox", "option_labels", "option_netns_path",
-    "create_option_ifname", "__version__",
+    "create_option_ifname", "create_option_no_default_route", "__version__",
 ]

@@ -442,4 +442,4 @@ class Controller:
 
 
 _EP_KW = {"ipv4", "ipv6", "ipam_options", "mac", "exposed_ports",
-          "port_mapping", "aliases", "generic", "ifname"}
+          "port_mapping", "aliases", "generic", "ifname", "default_route"}

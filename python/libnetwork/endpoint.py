@@ -17,6 +17,7 @@ __all__ = [
     "create_option_mac_address", "create_option_exposed_ports",
     "create_option_port_mapping", "create_option_alias",
     "create_option_dns", "endpoint_option_generic", "create_option_ifname",
+    "create_option_no_default_route",
 ]
 
 
@@ -32,6 +33,7 @@ class EndpointSpec:
     dns: list = field(default_factory=list)
     generic: dict = field(default_factory=dict)
     ifname: Optional[str] = None     # the name inside the sandbox
+    default_route: bool = True       # may carry the sandbox's default route
 
 
 EndpointOption = Callable[[EndpointSpec], None]
@@ -144,6 +146,14 @@ def create_option_ifname(name: str) -> EndpointOption:
     return _kind(apply)
 
 
+def create_option_no_default_route() -> EndpointOption:
+    """The endpoint never carries its sandbox's default route (its
+    network's gateway is not the sandbox's way out)."""
+    def apply(s: EndpointSpec):
+        s.default_route = False
+    return _kind(apply)
+
+
 def spec_options_from_kwargs(kw: dict) -> list:
     out = []
     if any(k in kw for k in ("ipv4", "ipv6", "ipam_options")):
@@ -166,6 +176,8 @@ def spec_options_from_kwargs(kw: dict) -> list:
     if kw.get("ifname") is not None:
         out.append(create_option_ifname(kw.pop("ifname")))
     kw.pop("ifname", None)
+    if not checks.flag(kw.pop("default_route", True), "default_route"):
+        out.append(create_option_no_default_route())
     if kw:
         raise InvalidParameter(f"unknown endpoint option(s): {sorted(kw)}")
     return out
@@ -321,7 +333,7 @@ class Endpoint:
                                                 s.exposed_ports],
                       port_mapping=[b.to_dict() for b in s.port_mapping],
                       aliases=s.aliases, dns=s.dns, generic=s.generic,
-                      ifname=s.ifname),
+                      ifname=s.ifname, default_route=s.default_route),
             ports=[b.to_dict() for b in self.ports])
 
     @classmethod

@@ -59,7 +59,8 @@ def plan_joins(c, pairs, fresh=False):
                     ifname = f"eth{n}"
                 n += 1
             names.add(ifname)
-        gateway = sb.gw_endpoint is None and sb.id() not in gw_new
+        gateway = (ep.spec.default_route and sb.gw_endpoint is None
+                   and sb.id() not in gw_new)
         steps = driver.join(nw, ep, sb, ifname, gateway)
         if gateway and any(isinstance(s.op, O.RouteAdd) for s in steps):
             gw_new[sb.id()] = ep

@@ -122,6 +122,8 @@ def _new_gateways(c, sbs, errors) -> None:
     plan, chosen = [], []
     for sb in sbs:
         for ep in sb.endpoints():
+            if not ep.spec.default_route:
+                continue
             routes = c._drivers[ep._nw.type()].default_routes(ep._nw, ep, sb)
             if routes:
                 plan += routes
