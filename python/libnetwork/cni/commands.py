@@ -153,9 +153,15 @@ def check(req: Request) -> None:
                            "no ADD made it") from None
         sb = _sandbox(c, req.container_id)
         ep = _endpoint(nw, req.container_id)
-        if sb is None or ep is None or ep.sandbox() is not sb:
+        if ep is None:
             raise CniError(3, f"container {req.container_id!r} is not "
                            f"attached to network {req.name!r}")
+        if sb is None or ep.sandbox() is not sb:
+            # the store knows it, the kernel lost it (a restart saw the
+            # interface or the namespace gone)
+            raise CniError(102, f"interface {req.ifname!r} of container "
+                           f"{req.container_id!r} is gone from "
+                           f"{req.netns}", "DEL and ADD again")
         if sb.key() != req.netns:
             raise CniError(102, f"container {req.container_id!r} is "
                            f"attached through namespace {sb.key()}",
