@@ -410,6 +410,7 @@ class Controller:
         eps = sb.endpoints()
         spec = osl.sandbox_spec(options, kw)
         spec.use_default_sandbox = sb.spec.use_default_sandbox
+        spec.netns_path = sb.spec.netns_path
         if eps:
             teardown.leave(self, [(ep, sb) for ep in eps])
         with self._change() as ch:
@@ -443,4 +444,4 @@ class Controller:
 
 
 _EP_KW = {"ipv4", "ipv6", "ipam_options", "mac", "exposed_ports",
-          "port_mapping", "aliases", "generic"}
+          "port_mapping", "aliases", "generic", "ifname", "default_route"}

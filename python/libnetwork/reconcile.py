@@ -6,7 +6,9 @@ Kernel objects that carry this store's mark (:mod:`~libnetwork.marks`)
 and that no record explains go (namespaces bound under a name of ours,
 links with our alias); objects of other controllers, tools and users are
 never touched, whatever the directories.  Records whose kernel objects
-vanished are cleaned (a sandbox whose namespace is gone is forgotten, an endpoint whose
+vanished are cleaned (a sandbox whose namespace is gone is forgotten -- an
+external namespace, ``option_netns_path``, is only ever looked at, never
+deleted --, an endpoint whose
 interface is gone is no longer joined); a network whose kernel objects
 vanished gets them back from its driver.  Addresses held by endpoint
 records stay allocated in IPAM throughout.
@@ -81,7 +83,8 @@ def reconcile(c) -> None:
              and os.path.join(c.netns_dir, f) not in keys | busy]
     report = c.reconciled
     for sb in list(c._sandboxes.values()):
-        if sb.spec.use_default_sandbox or sb.key() in mounts:
+        if sb.spec.use_default_sandbox or sb.key() in mounts or (
+                sb.external() and osl.is_netns(sb.key())):
             continue
         for ep in sb.endpoints():
             record_leave(c, ep, None)
