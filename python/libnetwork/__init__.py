@@ -21,7 +21,8 @@ from .controller import Controller, new
 from .recovery import recover
 from .endpoint import (
     Endpoint, create_option_alias, create_option_dns,
-    create_option_exposed_ports, create_option_ipam,
+    create_option_exposed_ports, create_option_ifname, create_option_ipam,
+    create_option_no_default_route,
     create_option_mac_address, create_option_port_mapping,
     endpoint_option_generic)
 from .network import (
@@ -32,7 +33,8 @@ from .network import (
 from .sandbox import (
     Sandbox, option_dns, option_dns_options, option_dns_search,
     option_domainname, option_extra_host, option_hostname, option_hosts_path,
-    option_labels, option_resolv_conf_path, option_use_default_sandbox)
+    option_labels, option_netns_path, option_resolv_conf_path,
+    option_use_default_sandbox)
 
 from .types import PortBinding, TransportPort
 
@@ -51,5 +53,6 @@ __all__ = [
     "option_hostname", "option_domainname", "option_extra_host",
     "option_dns", "option_dns_search", "option_dns_options",
     "option_hosts_path", "option_resolv_conf_path",
-    "option_use_default_sandbox", "option_labels", "__version__",
+    "option_use_default_sandbox", "option_labels", "option_netns_path",
+    "create_option_ifname", "create_option_no_default_route", "__version__",
 ]

@@ -84,6 +84,8 @@ class Controller:
         self._markers: list = []         # committed intents' markers
         self._port_range = None          # ip_local_port_range, read once
         self._port_cursor: dict = {}     # proto -> next automatic port
+        #: what this start repaired (reconcile.Report)
+        self.reconciled = reconcile.Report()
         self.netns_dir = os.path.join(config.exec_root, "netns")
         self.files_dir = os.path.join(config.exec_root, "sandboxes")
         makedirs(self.netns_dir, 0o755)
@@ -408,6 +410,7 @@ class Controller:
         eps = sb.endpoints()
         spec = osl.sandbox_spec(options, kw)
         spec.use_default_sandbox = sb.spec.use_default_sandbox
+        spec.netns_path = sb.spec.netns_path
         if eps:
             teardown.leave(self, [(ep, sb) for ep in eps])
         with self._change() as ch:
@@ -441,4 +444,4 @@ class Controller:
 
 
 _EP_KW = {"ipv4", "ipv6", "ipam_options", "mac", "exposed_ports",
-          "port_mapping", "aliases", "generic"}
+          "port_mapping", "aliases", "generic", "ifname", "default_route"}

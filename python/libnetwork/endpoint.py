@@ -16,7 +16,8 @@ __all__ = [
     "Endpoint", "EndpointSpec", "PortBinding", "TransportPort", "create_option_ipam",
     "create_option_mac_address", "create_option_exposed_ports",
     "create_option_port_mapping", "create_option_alias",
-    "create_option_dns", "endpoint_option_generic",
+    "create_option_dns", "endpoint_option_generic", "create_option_ifname",
+    "create_option_no_default_route",
 ]
 
 
@@ -31,6 +32,8 @@ class EndpointSpec:
     aliases: dict = field(default_factory=dict)
     dns: list = field(default_factory=list)
     generic: dict = field(default_factory=dict)
+    ifname: Optional[str] = None     # the name inside the sandbox
+    default_route: bool = True       # may carry the sandbox's default route
 
 
 EndpointOption = Callable[[EndpointSpec], None]
@@ -133,6 +136,24 @@ def endpoint_option_generic(generic: dict) -> EndpointOption:
     return _kind(apply)
 
 
+def create_option_ifname(name: str) -> EndpointOption:
+    """The interface's name inside the sandbox when the endpoint joins
+    (else the first free ``ethN``), e.g. a CNI runtime's ``CNI_IFNAME``."""
+    name = checks.ifname(name, "ifname")
+
+    def apply(s: EndpointSpec):
+        s.ifname = name
+    return _kind(apply)
+
+
+def create_option_no_default_route() -> EndpointOption:
+    """The endpoint never carries its sandbox's default route (its
+    network's gateway is not the sandbox's way out)."""
+    def apply(s: EndpointSpec):
+        s.default_route = False
+    return _kind(apply)
+
+
 def spec_options_from_kwargs(kw: dict) -> list:
     out = []
     if any(k in kw for k in ("ipv4", "ipv6", "ipam_options")):
@@ -152,6 +173,11 @@ def spec_options_from_kwargs(kw: dict) -> list:
         out.append(create_option_dns(kw.pop("dns")))
     if "generic" in kw:
         out.append(endpoint_option_generic(kw.pop("generic")))
+    if kw.get("ifname") is not None:
+        out.append(create_option_ifname(kw.pop("ifname")))
+    kw.pop("ifname", None)
+    if not checks.flag(kw.pop("default_route", True), "default_route"):
+        out.append(create_option_no_default_route())
     if kw:
         raise InvalidParameter(f"unknown endpoint option(s): {sorted(kw)}")
     return out
@@ -306,7 +332,8 @@ class Endpoint:
                       mac=s.mac, exposed_ports=[list(p) for p in
                                                 s.exposed_ports],
                       port_mapping=[b.to_dict() for b in s.port_mapping],
-                      aliases=s.aliases, dns=s.dns, generic=s.generic),
+                      aliases=s.aliases, dns=s.dns, generic=s.generic,
+                      ifname=s.ifname, default_route=s.default_route),
             ports=[b.to_dict() for b in self.ports])
 
     @classmethod

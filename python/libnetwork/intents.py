@@ -202,8 +202,11 @@ def replay(c) -> None:
             if rec["kind"] == "setup":
                 if rec["id"] not in markers:
                     _undo_creations(c, rec["creates"])
+                    c.reconciled.changes_undone += 1
             elif not _redo_teardown(c, rec):
                 continue                    # try again at the next start
+            else:
+                c.reconciled.teardowns_finished += 1
             os.unlink(path)
         finally:
             os.close(fd)

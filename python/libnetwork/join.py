@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from . import osl
 from .backends import ops as O
-from .errors import AlreadyJoined, Forbidden, NoSuchEndpoint, NoSuchSandbox
+from .errors import (AlreadyJoined, Conflict, Forbidden, NoSuchEndpoint,
+                     NoSuchSandbox)
 
 __all__ = ["plan_joins", "record_join", "record_leave"]
 
@@ -47,12 +48,19 @@ def plan_joins(c, pairs, fresh=False):
         if driver.has_interface:
             names = taken.setdefault(sb.id(), {
                 e.ifname for e in sb.endpoints() if e.ifname})
+            ifname = ep.spec.ifname
+            if ifname is not None and ifname in names:
+                raise Conflict(f"endpoint {ep.name()!r}: sandbox "
+                               f"{sb.container_id()!r} has an interface "
+                               f"{ifname!r}")
             n = 0
-            while f"eth{n}" in names:
+            while ifname is None:
+                if f"eth{n}" not in names:
+                    ifname = f"eth{n}"
                 n += 1
-            ifname = f"eth{n}"
             names.add(ifname)
-        gateway = sb.gw_endpoint is None and sb.id() not in gw_new
+        gateway = (ep.spec.default_route and sb.gw_endpoint is None
+                   and sb.id() not in gw_new)
         steps = driver.join(nw, ep, sb, ifname, gateway)
         if gateway and any(isinstance(s.op, O.RouteAdd) for s in steps):
             gw_new[sb.id()] = ep

@@ -3,7 +3,9 @@ create a container's network namespace, its files (hosts, resolv.conf) and
 their bookkeeping in the controller and the store.
 
 A sandbox is a namespace bound at ``<exec root>/netns/<id12>`` with ``lo``
-up, or the host's own namespace for ``option_use_default_sandbox()``; its
+up, or the host's own namespace for ``option_use_default_sandbox()``, or a
+namespace someone else made for ``option_netns_path(path)`` (used as it is,
+never created nor deleted here); its
 files live in ``<exec root>/sandboxes/<id>/`` unless the user names them.
 """
 
@@ -18,13 +20,14 @@ from . import checks, marks
 from . import sandbox_files as files
 from .backends import ops as O
 from .dirs import makedirs
-from .errors import SandboxExists
+from .errors import InvalidParameter, NoSuchSandbox, SandboxExists
 from .plan import Phase, Step
 from .sandbox import (InterfaceStatistics, Sandbox, SandboxSpec,
                       spec_options_from_kwargs)
 
 __all__ = ["new_id", "sandbox_spec", "plan_sandboxes", "commit_sandboxes",
-           "forget_sandbox", "write_hosts", "files_dir", "statistics"]
+           "forget_sandbox", "write_hosts", "files_dir", "statistics",
+           "is_netns"]
 
 
 def new_id() -> str:
@@ -44,6 +47,21 @@ def plan_sandboxes(c, cids, spec):
     namespaces: ``(sandboxes, plan)``."""
     plan, sbs, seen = [], [], set()
     root_key = c.config.root_namespace or f"/proc/{os.getpid()}/ns/net"
+    if spec.netns_path is not None:
+        if spec.use_default_sandbox:
+            raise InvalidParameter("netns_path and use_default_sandbox "
+                                   "exclude each other")
+        if len(cids) != 1:
+            raise InvalidParameter(f"netns_path {spec.netns_path!r}: one "
+                                   "sandbox per namespace")
+        if not is_netns(spec.netns_path):
+            raise NoSuchSandbox(f"netns_path {spec.netns_path!r}: no "
+                                "network namespace there")
+        for sb in c._sandboxes.values():
+            if sb.key() == spec.netns_path:
+                raise SandboxExists(f"namespace {spec.netns_path!r} is the "
+                                    f"sandbox of container "
+                                    f"{sb.container_id()!r}")
     for cid in cids:
         checks.container_id(cid)
         if cid in c._by_container or cid in seen:
@@ -52,6 +70,8 @@ def plan_sandboxes(c, cids, spec):
         sid = new_id()
         if spec.use_default_sandbox:
             key = root_key
+        elif spec.netns_path is not None:
+            key = spec.netns_path       # someone else's: used as it is
         else:
             key = os.path.join(c.netns_dir, marks.netns_name(c.identity,
                                                               sid))
@@ -61,6 +81,15 @@ def plan_sandboxes(c, cids, spec):
                           phase=Phase.SANDBOX_CONFIG)]
         sbs.append(Sandbox(c, sid, cid, key, spec, time.time()))
     return sbs, plan
+
+
+def is_netns(path: str) -> bool:
+    """Is ``path`` a network namespace (a bound nsfs file or a
+    ``/proc/PID/ns/net`` link)?"""
+    try:
+        return os.stat(path).st_dev == os.stat("/proc/self/ns/net").st_dev
+    except OSError:
+        return False
 
 
 def files_dir(c, sb) -> str:

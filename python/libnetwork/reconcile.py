@@ -6,7 +6,9 @@ Kernel objects that carry this store's mark (:mod:`~libnetwork.marks`)
 and that no record explains go (namespaces bound under a name of ours,
 links with our alias); objects of other controllers, tools and users are
 never touched, whatever the directories.  Records whose kernel objects
-vanished are cleaned (a sandbox whose namespace is gone is forgotten, an endpoint whose
+vanished are cleaned (a sandbox whose namespace is gone is forgotten -- an
+external namespace, ``option_netns_path``, is only ever looked at, never
+deleted --, an endpoint whose
 interface is gone is no longer joined); a network whose kernel objects
 vanished gets them back from its driver.  Addresses held by endpoint
 records stay allocated in IPAM throughout.
@@ -15,6 +17,7 @@ records stay allocated in IPAM throughout.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 
 from . import marks, osl, plan, sync
 from .backends import ops as O
@@ -23,7 +26,23 @@ from .join import record_leave
 from .network import Network
 from .sandbox import Sandbox
 
-__all__ = ["restore", "reconcile"]
+__all__ = ["restore", "reconcile", "Report"]
+
+
+@dataclass
+class Report:
+    """What a start did to make the store and the kernel agree
+    (``Controller.reconciled``)."""
+    namespaces_removed: list = field(default_factory=list)   # paths
+    links_removed: list = field(default_factory=list)        # names
+    sandboxes_forgotten: list = field(default_factory=list)  # container ids
+    endpoints_left: list = field(default_factory=list)       # endpoint names
+    networks_repaired: list = field(default_factory=list)    # network names
+    changes_undone: int = 0       # setup changes a crash cut short
+    teardowns_finished: int = 0   # teardowns a crash cut short
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
 
 
 def restore(c) -> None:
@@ -62,12 +81,16 @@ def reconcile(c) -> None:
              for f in sorted(os.listdir(c.netns_dir))
              if marks.is_my_netns(f, c.identity)
              and os.path.join(c.netns_dir, f) not in keys | busy]
+    report = c.reconciled
     for sb in list(c._sandboxes.values()):
-        if sb.spec.use_default_sandbox or sb.key() in mounts:
+        if sb.spec.use_default_sandbox or sb.key() in mounts or (
+                sb.external() and osl.is_netns(sb.key())):
             continue
         for ep in sb.endpoints():
             record_leave(c, ep, None)
+            report.endpoints_left.append(ep.name())
         osl.forget_sandbox(c, sb)
+        report.sandboxes_forgotten.append(sb.container_id())
     links = {link.name: link for link in c.backend.links(None)}
     explained = set()
     joined: dict = {}                  # network id -> its joined endpoints
@@ -92,10 +115,14 @@ def reconcile(c) -> None:
         batch = plan.bulk_delete(stale) + batch
     if batch:
         c.backend.execute(batch)
+    report.links_removed += stale
+    report.namespaces_removed += [op.path for op in batch
+                                  if isinstance(op, O.NetnsDelete)]
     for ep, link in proofs:
         if link not in links:
             sb = c._sandboxes.get(ep.sandbox_id)
             record_leave(c, ep, sb)
+            report.endpoints_left.append(ep.name())
             if sb is not None:
                 c.store.put("sandbox", sb.id(), sb.to_json())
     present = set(links)
@@ -104,6 +131,7 @@ def reconcile(c) -> None:
             nw, present, joined.get(nw.id(), []))
         if repair:
             plan.execute(c.backend, repair, c.config.root_namespace)
+            report.networks_repaired.append(nw.name())
     # what spans a driver's networks (the bridge's firewall), rebuilt from
     # the records in one transaction
     for t, driver in c._drivers.items():

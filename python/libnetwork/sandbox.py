@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple, Optional
@@ -15,7 +16,7 @@ __all__ = [
     "option_domainname", "option_extra_host", "option_dns",
     "option_dns_search", "option_dns_options", "option_hosts_path",
     "option_resolv_conf_path", "option_use_default_sandbox",
-    "option_labels",
+    "option_labels", "option_netns_path",
 ]
 
 
@@ -30,6 +31,9 @@ class SandboxSpec:
     hosts_path: Optional[str] = None
     resolv_conf_path: Optional[str] = None
     use_default_sandbox: bool = False
+    #: an existing namespace the sandbox uses (a runtime's): never created,
+    #: marked or deleted by the controller
+    netns_path: Optional[str] = None
     labels: dict = field(default_factory=dict)
 
     def to_json(self):
@@ -39,7 +43,7 @@ class SandboxSpec:
 
     @classmethod
     def from_json(cls, d):
-        s = cls(**d)
+        s = cls(**{"netns_path": None, **d})
         s.extra_hosts = [tuple(h) for h in s.extra_hosts]
         return s
 
@@ -123,6 +127,20 @@ def option_use_default_sandbox() -> SandboxOption:
     return _kind(apply)
 
 
+def option_netns_path(path: str) -> SandboxOption:
+    """Use the namespace bound at ``path`` (made by someone else, e.g. a
+    container runtime) instead of creating one (libnetwork's
+    ``OptionUseExternalKey`` with ``SetKey``).  The controller only adds
+    and removes its endpoints' interfaces in it: it never creates, marks
+    or deletes that namespace.  The path must exist when the sandbox is
+    created."""
+    path = os.path.abspath(checks.path(path, "netns path"))
+
+    def apply(s):
+        s.netns_path = path
+    return _kind(apply)
+
+
 def option_labels(labels: dict) -> SandboxOption:
     labels = checks.mapping(labels, "sandbox labels", str_values=True)
 
@@ -135,6 +153,7 @@ _KW = {
     "hostname": option_hostname, "domainname": option_domainname,
     "hosts_path": option_hosts_path,
     "resolv_conf_path": option_resolv_conf_path, "labels": option_labels,
+    "netns_path": option_netns_path,
 }
 
 
@@ -202,6 +221,10 @@ class Sandbox:
     def key(self) -> str:
         """The path the network namespace is bound at."""
         return self._key
+
+    def external(self) -> bool:
+        """Is the namespace someone else's (``option_netns_path``)?"""
+        return self.spec.netns_path is not None
 
     def labels(self) -> dict:
         return dict(self.spec.labels)

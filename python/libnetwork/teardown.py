@@ -122,6 +122,8 @@ def _new_gateways(c, sbs, errors) -> None:
     plan, chosen = [], []
     for sb in sbs:
         for ep in sb.endpoints():
+            if not ep.spec.default_route:
+                continue
             routes = c._drivers[ep._nw.type()].default_routes(ep._nw, ep, sb)
             if routes:
                 plan += routes
@@ -212,7 +214,9 @@ def delete_sandboxes(c, sbs, delete_endpoints: bool = False) -> None:
         eps = [ep for sb in sbs for ep in sb.endpoints()]
         if eps:
             _leave(c, [(ep, ep.sandbox()) for ep in eps], errors)
-        private = [sb for sb in sbs if not sb.spec.use_default_sandbox]
+        # the namespaces we made go; the host's and external ones stay
+        private = [sb for sb in sbs if not sb.spec.use_default_sandbox
+                   and not sb.external()]
         results = c.backend.execute([O.NetnsDelete(sb.key())
                                      for sb in private])
         kept = set()
