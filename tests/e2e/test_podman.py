@@ -6,7 +6,9 @@ every command inside the test's podman host namespace).  The plugin is
 found through a CNI plugin dir of the test's own that links the console
 script installed next to this interpreter; its store and exec root are
 the test's directories, so a controller opened on them afterwards sees
-what the plugin left."""
+what the plugin left.  The plugin leaves the container's ``lo`` alone:
+podman brings it up itself, so the conflist needs no ``loopback``
+plugin."""
 
 from __future__ import annotations
 
@@ -56,8 +58,8 @@ def _controller(state, netns):
 
 
 def test_two_containers_ping_then_nothing_left(podman, net, netns, state):
-    for name in ("a", "b"):
-        podman.run(name, pu.IMAGE, "sleep", "300", network=net)
+    ids = {name: podman.run(name, pu.IMAGE, "sleep", "300", network=net)
+           for name in ("a", "b")}
     ips = {n: ipaddress.ip_address(podman.address(n, net)) for n in "ab"}
     assert all(ip in SUBNET for ip in ips.values()), ips
     assert ips["a"] != ips["b"]
@@ -70,6 +72,16 @@ def test_two_containers_ping_then_nothing_left(podman, net, netns, state):
 
     podman("exec", "a", "ping", "-c1", "-W5", ips["b"])
     podman("exec", "b", "ping", "-c1", "-W5", ips["a"])
+    podman("exec", "a", "ping", "-c1", "-W5", "127.0.0.1")  # lo is up
+    # the plugin made them: its store has one sandbox per container, on
+    # the namespace podman made
+    c = _controller(state, netns)
+    try:
+        keys = {sb.container_id(): sb.key() for sb in c.sandboxes()}
+    finally:
+        c.stop()
+    assert keys == {ids[n]: podman.inspect(n)["NetworkSettings"]["SandboxKey"]
+                    for n in "ab"}, keys
 
     podman("rm", "-f", "-t", "0", "a", "b")
     assert pu.veths(netns) == [], pu.host_links(netns)
