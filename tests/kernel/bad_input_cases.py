@@ -10,7 +10,8 @@ import os
 import libnetwork
 from libnetwork import IpamConf, config, netlabel
 from libnetwork.errors import (
-    AddressOutOfRange, AlreadyAllocated, InvalidName, InvalidParameter)
+    AddressOutOfRange, AlreadyAllocated, InvalidName, InvalidParameter,
+    NoSuchSandbox)
 
 DOC = os.path.join(os.path.dirname(__file__), "..", "..", "docs",
                    "bad-input.md")
@@ -99,6 +100,21 @@ CASES = [
     ("endpoint-port-mapping-str",
      lambda w: w.net.create_endpoint("x", port_mapping="80:80"),
      InvalidParameter, "port mappings: expected a list"),
+    ("sandbox-netns-path-missing",
+     lambda w: _sandbox(w, netns_path="/run/no-such-netns"),
+     NoSuchSandbox, "no network namespace there"),
+    ("sandbox-netns-path-and-default", lambda w: _sandbox(
+        w, netns_path="/run/no-such-netns", use_default_sandbox=True),
+     InvalidParameter, "exclude each other"),
+    ("attach-netns-path-many", lambda w: w.c.attach(
+        w.net, ["n1", "n2"], netns_path="/run/no-such-netns"),
+     InvalidParameter, "one sandbox per namespace"),
+    ("endpoint-ifname-slash",
+     lambda w: w.net.create_endpoint("x", ifname="a/b"),
+     InvalidParameter, "not a valid interface name"),
+    ("endpoint-ifname-long",
+     lambda w: w.net.create_endpoint("x", ifname="x" * 16),
+     InvalidParameter, "1 to 15 bytes"),
     ("port-mapping-proto", lambda w: w.net.create_endpoint(
         "x", port_mapping=[{"proto": "icmp", "port": 1}]),
      InvalidParameter, "protocol 'icmp'"),
