@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -41,14 +42,35 @@ def net(podman_world, cni_network, state):
     if not os.access(script, os.X_OK):
         pytest.fail(f"the CNI plugin {PLUGIN} is not installed ({script} "
                     "missing): install the package", pytrace=False)
-    link = podman_world.plugins / PLUGIN
-    if not link.is_symlink():
-        link.symlink_to(script)
+    _install_plugin(podman_world.plugins / PLUGIN, script)
     return cni_network("lnw", [{
         "type": PLUGIN, "subnet": str(SUBNET), "gateway": "10.88.0.1",
         "bridge": BRIDGE, "ipMasq": True, "isDefaultGateway": True,
         "dataDir": state["data"], "execRoot": state["exec"],
         "capabilities": {"portMappings": True}}])
+
+
+# what a sanitizer build of the C core needs in every process that loads
+# it: podman calls the plugin from processes whose environment it makes
+# itself (conmon's exit command, `podman container cleanup`, drops
+# LD_PRELOAD), so the plugin's entry carries these along
+_CARRIED = ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS")
+
+
+def _install_plugin(entry: Path, script: Path) -> None:
+    """``entry`` in podman's plugin dir runs ``script``: a link, or, when
+    this process runs with a preloaded runtime (the ASan/UBSan suite), a
+    wrapper that sets it for the plugin whoever calls it."""
+    carried = {k: os.environ[k] for k in _CARRIED if os.environ.get(k)}
+    if entry.exists() or entry.is_symlink():
+        return
+    if not carried:
+        entry.symlink_to(script)
+        return
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in carried.items())
+    entry.write_text(f"#!/bin/sh\nexec env {env} {shlex.quote(str(script))}"
+                     ' "$@"\n')
+    entry.chmod(0o755)
 
 
 def _controller(state, netns):
