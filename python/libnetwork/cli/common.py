@@ -61,31 +61,27 @@ def _by_prefix(kind: str, ref: str, items: list, ident):
     raise UserError(f'{kind} "{ref}" not found')
 
 
+def _find(kind, ref, items, name_of):
+    """The item named ``ref``, else the one whose id is or starts with it."""
+    for item in items:
+        if name_of(item) == ref:
+            return item
+    return _by_prefix(kind, ref, items, lambda x: x.id())
+
+
 def find_network(c, ref: str):
     """A network by name, id, or unique id prefix."""
-    nets = c.networks()
-    for nw in nets:
-        if nw.name() == ref:
-            return nw
-    return _by_prefix("network", ref, nets, lambda n: n.id())
+    return _find("network", ref, c.networks(), lambda n: n.name())
 
 
 def find_sandbox(c, ref: str):
     """A sandbox by container id, sandbox id, or unique id prefix."""
-    sbs = c.sandboxes()
-    for sb in sbs:
-        if sb.container_id() == ref:
-            return sb
-    return _by_prefix("sandbox", ref, sbs, lambda s: s.id())
+    return _find("sandbox", ref, c.sandboxes(), lambda s: s.container_id())
 
 
 def find_endpoint(nw, ref: str):
-    eps = nw.endpoints()
-    for ep in eps:
-        if ep.name() == ref:
-            return ep
-    return _by_prefix(f"endpoint of network {nw.name()}", ref, eps,
-                      lambda e: e.id())
+    return _find(f"endpoint of network {nw.name()}", ref, nw.endpoints(),
+                 lambda e: e.name())
 
 
 # ----------------------------------------------------------------- output
