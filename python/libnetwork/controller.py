@@ -245,8 +245,8 @@ class Controller:
             join_plan, commit = join.plan_joins(self, list(zip(eps, sbs)),
                                                 fresh=True)
             ch.apply(plan + join_plan + self._publish(network, eps))
-            # the join commit writes the endpoints and hosts files once
-            osl.commit_sandboxes(self, ch, sbs, hosts=False)
+            # the join commit writes the records and hosts files once
+            osl.commit_sandboxes(self, ch, sbs, hosts=False, save=False)
             self._commit_endpoints(ch, network, eps, save=False)
             commit(ch)
             return eps
@@ -350,25 +350,30 @@ class Controller:
         seen = {ep.name() for ep in nw._endpoints.values()}
         driver = self._drivers[nw.type()]
         eps = []
-        for name in names:
-            _check_name("endpoint", name)
-            if name in seen:
-                raise EndpointNameExists(f"endpoint {name!r} exists in "
-                                         f"network {nw.name()!r}")
-            seen.add(name)
-            spec = EndpointSpec()
-            for opt in spec_opts:
-                opt(spec)
-            ep = Endpoint(nw, osl.new_id(), name, spec, time.time())
-            if spec.mac is not None:
-                ep.mac = _check_mac(spec.mac)
-            if driver.needs_ipam:
-                allocation.allocate_endpoint(self.ipam, ch, nw, ep, driver)
-            driver.create_endpoint(nw, ep)
-            if spec.port_mapping:
-                allocation.allocate_ports(self, ch, nw, ep, driver)
-            eps.append(ep)
+        with self.ipam.batch():
+            for name in names:
+                eps.append(self._prep_endpoint(ch, nw, name, spec_opts, seen,
+                                               driver))
         return eps
+
+    def _prep_endpoint(self, ch, nw, name, spec_opts, seen, driver):
+        _check_name("endpoint", name)
+        if name in seen:
+            raise EndpointNameExists(f"endpoint {name!r} exists in "
+                                     f"network {nw.name()!r}")
+        seen.add(name)
+        spec = EndpointSpec()
+        for opt in spec_opts:
+            opt(spec)
+        ep = Endpoint(nw, osl.new_id(), name, spec, time.time())
+        if spec.mac is not None:
+            ep.mac = _check_mac(spec.mac)
+        if driver.needs_ipam:
+            allocation.allocate_endpoint(self.ipam, ch, nw, ep, driver)
+        driver.create_endpoint(nw, ep)
+        if spec.port_mapping:
+            allocation.allocate_ports(self, ch, nw, ep, driver)
+        return ep
 
     def _publish(self, nw: Network, eps) -> list:
         """The plans publishing the endpoints' ports."""
@@ -378,8 +383,9 @@ class Controller:
     def _commit_endpoints(self, ch, nw: Network, eps, save=True) -> None:
         for ep in eps:
             nw._endpoints[ep.id()] = ep
-            if save:
-                self.store.put("endpoint", ep.id(), ep.to_json())
+        if save:
+            self.store.put_many("endpoint",
+                                [(ep.id(), ep.to_json()) for ep in eps])
 
         def undo():
             for ep in eps:

@@ -68,17 +68,23 @@ def plan_joins(c, pairs, fresh=False):
         staged.append((ep, sb, ifname))
 
     def commit(ch):
+        records = []
         for ep, sb, ifname in staged:
-            record_join(c, ch, ep, sb, ifname, gw_new.get(sb.id()) is ep)
-        for sb in {id(sb): sb for _, sb, _ in staged}.values():
-            c.store.put("sandbox", sb.id(), sb.to_json())
+            record_join(c, ch, ep, sb, ifname, gw_new.get(sb.id()) is ep,
+                        records)
+        c.store.put_many("endpoint", records)
+        sbs = list({id(sb): sb for _, sb, _ in staged}.values())
+        c.store.put_many("sandbox", [(sb.id(), sb.to_json()) for sb in sbs])
+        for sb in sbs:
             osl.write_hosts(sb)
     return plan, commit
 
 
-def record_join(c, ch, ep, sb, ifname, gateway) -> None:
+def record_join(c, ch, ep, sb, ifname, gateway, records=None) -> None:
     """The objects and the endpoint's record say ``ep`` is joined to
-    ``sb`` as ``ifname`` (undone with the change)."""
+    ``sb`` as ``ifname`` (undone with the change).  The record is
+    appended to ``records`` as ``(id, value)`` when given (the caller
+    writes them together), else written."""
     old = (ep.sandbox_id, ep.ifname, list(sb.endpoint_ids), sb.gw_endpoint)
     ep.sandbox_id, ep.ifname = sb.id(), ifname
     sb.endpoint_ids.append(ep.id())
@@ -90,7 +96,10 @@ def record_join(c, ch, ep, sb, ifname, gateway) -> None:
         sb.endpoint_ids[:] = old[2]
         sb.gw_endpoint = old[3]
     ch.on_undo(undo)
-    c.store.put("endpoint", ep.id(), ep.to_json())
+    if records is None:
+        c.store.put("endpoint", ep.id(), ep.to_json())
+    else:
+        records.append((ep.id(), ep.to_json()))
 
 
 def record_leave(c, ep, sb) -> None:

@@ -96,30 +96,40 @@ def files_dir(c, sb) -> str:
     return os.path.join(c.files_dir, sb.id())
 
 
-def commit_sandboxes(c, ch, sbs, hosts=True) -> None:
+def commit_sandboxes(c, ch, sbs, hosts=True, save=True) -> None:
     """Write the sandboxes' files and register them in the controller and
-    the store (undone with the change)."""
+    the store (undone with the change; ``save=False``: the caller writes
+    the records).  One batch reads the host's
+    resolv.conf once and builds each distinct resolv.conf once."""
+    cache = files.ResolvCache()
+    records = []
     for sb in sbs:
         d = files_dir(c, sb)
-        makedirs(d, 0o755)
+        fresh = _mkdir(d)
         ch.on_undo(lambda d=d: shutil.rmtree(d, ignore_errors=True))
         sb.hosts_path = sb.spec.hosts_path or os.path.join(d, "hosts")
         sb.resolv_conf_path = (sb.spec.resolv_conf_path
                                or os.path.join(d, "resolv.conf"))
         if hosts:
             write_hosts(sb)
-        # a refresh leaves a resolv.conf the user edited alone
-        write = (files.update_resolv_conf
-                 if os.path.exists(sb.resolv_conf_path)
-                 else files.build_resolv_conf)
-        write(sb.resolv_conf_path,
-              host_resolv=c.config.host_resolv_conf,
-              dns=sb.spec.dns or None, search=sb.spec.dns_search or None,
-              options=sb.spec.dns_options or None,
-              ipv6=any(ep._nw.spec.enable_ipv6 for ep in sb.endpoints()))
+        ipv6 = any(ep._nw.spec.enable_ipv6 for ep in sb.endpoints())
+        own = sb.spec.resolv_conf_path is None
+        if (fresh and own) or not os.path.exists(sb.resolv_conf_path):
+            files.build_resolv_conf(
+                sb.resolv_conf_path, host_resolv=c.config.host_resolv_conf,
+                dns=sb.spec.dns or None, search=sb.spec.dns_search or None,
+                options=sb.spec.dns_options or None, ipv6=ipv6,
+                cache=cache, parent=not own)
+        else:   # a refresh leaves a resolv.conf the user edited alone
+            files.update_resolv_conf(
+                sb.resolv_conf_path, host_resolv=c.config.host_resolv_conf,
+                dns=sb.spec.dns or None, search=sb.spec.dns_search or None,
+                options=sb.spec.dns_options or None, ipv6=ipv6)
         c._sandboxes[sb.id()] = sb
         c._by_container[sb.container_id()] = sb
-        c.store.put("sandbox", sb.id(), sb.to_json())
+        if save:
+            records.append((sb.id(), sb.to_json()))
+    c.store.put_many("sandbox", records)
 
     def undo():
         for sb in sbs:
@@ -129,6 +139,18 @@ def commit_sandboxes(c, ch, sbs, hosts=True) -> None:
                 if path:
                     files.forget_path(path)
     ch.on_undo(undo)
+
+
+def _mkdir(d: str) -> bool:
+    """Make the sandbox's directory; True when it is new."""
+    try:
+        os.mkdir(d, 0o755)
+        return True
+    except FileExistsError:
+        return False
+    except FileNotFoundError:           # the files directory went
+        makedirs(d, 0o755)
+        return True
 
 
 def forget_sandbox(c, sb) -> None:
@@ -149,10 +171,13 @@ def write_hosts(sb) -> None:
             ip = ep.addr.ip
         if ep.addr6 is not None and ip6 is None:
             ip6 = ep.addr6.ip
-    files.build_hosts(sb.hosts_path, ip=ip, ip6=ip6,
-                      hostname=sb.spec.hostname,
-                      domainname=sb.spec.domainname,
-                      extra_hosts=sb.spec.extra_hosts)
+    kw = dict(ip=ip, ip6=ip6, hostname=sb.spec.hostname,
+              domainname=sb.spec.domainname, extra_hosts=sb.spec.extra_hosts)
+    try:        # the directory of our own hosts file exists
+        files.build_hosts(sb.hosts_path, parent=sb.spec.hosts_path is not None,
+                          **kw)
+    except FileNotFoundError:           # ... unless someone removed it
+        files.build_hosts(sb.hosts_path, **kw)
 
 
 def statistics(c, sb) -> dict:

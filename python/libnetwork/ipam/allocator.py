@@ -233,6 +233,44 @@ class Allocator:
                 raise
             return subnet.interface(ordinal)
 
+    def request_addresses(self, pool_id: str, count: int,
+                          options: Optional[Mapping] = None) -> list:
+        """``count`` addresses of the pool, as :meth:`request_address`
+        without ``address`` gives them one by one, with one store write.
+        All or nothing: PoolExhausted when fewer are free."""
+        if not isinstance(count, int) or isinstance(count, bool) or \
+                count < 0:
+            raise InvalidParameter(f"address count must be an int >= 0, "
+                                   f"got {count!r}")
+        opts = check_options(options)
+        serial = opts.get(netlabel.IPAM_SERIAL) in ("true", True)
+        with self._locked():
+            subnet, _ = self._subnets.lookup(pool_id)
+            taken = []
+            try:
+                for _ in range(count):
+                    taken.append(subnet.take(pool_id, None, serial))
+                if taken:
+                    self._subnets.write(subnet)
+            except BaseException:
+                for ordinal in taken:
+                    subnet.bitmap.release(ordinal)
+                raise
+            return [subnet.interface(o) for o in taken]
+
+    @contextlib.contextmanager
+    def batch(self):
+        """Many address requests and releases as one: each subnet is read
+        from the store once and written once, when the block ends (also
+        when it raises: the caller's transaction decides).  Holds the
+        store's transaction and the allocator's lock throughout."""
+        with self._locked():
+            self._subnets.begin_batch()
+            try:
+                yield self
+            finally:
+                self._subnets.end_batch()
+
     def release_address(self, pool_id: str,
                         address: Union[str, IPAddress]) -> None:
         """Frees an address of the pool (ReleaseAddress).

@@ -47,6 +47,8 @@ class Subnets:
         self._used: dict[tuple[str, int], Ranges] = {}
         # the meta token of the store state memory matches
         self._meta_token: Optional[str] = None
+        # in a batch: (keys read from the store, subnets to write at its end)
+        self._batch: Optional[tuple] = None
 
     def all(self) -> list[Subnet]:
         """Every subnet, by key, after catching up with the store."""
@@ -54,9 +56,32 @@ class Subnets:
         return [s for _, s in sorted(self._by_key.items())]
 
     def get(self, key: str) -> Optional[Subnet]:
-        """The subnet ``key``, after catching up with its record."""
+        """The subnet ``key``, after catching up with its record (once per
+        batch: inside one, the caller's transaction holds the store)."""
+        batch = self._batch
+        if batch is not None:
+            if key in batch[0]:
+                return self._by_key.get(key)
+            batch[0].add(key)
         self._sync_one(key)
         return self._by_key.get(key)
+
+    def begin_batch(self) -> None:
+        """Until :meth:`end_batch`: each subnet is read from the store
+        once, and address changes are written once, at the end.  Only
+        inside one store transaction that the caller holds throughout (no
+        other writer can change the records meanwhile)."""
+        if self._batch is None:
+            self._batch = (set(), {})
+
+    def end_batch(self) -> None:
+        """Write the subnets whose addresses changed in the batch."""
+        batch, self._batch = self._batch, None
+        if batch is None:
+            return
+        for subnet in batch[1].values():
+            if self._by_key.get(subnet.key) is subnet:
+                self.write(subnet)
 
     def used(self, space: str, version: int) -> Ranges:
         """The address ranges in use in ``space`` for IPv``version``."""
@@ -108,7 +133,12 @@ class Subnets:
         fails, the subnet is marked for reloading from the store by the
         next operation (the caller undoes any other change it made)."""
         if pools is None:
+            if self._batch is not None:     # written at the batch's end
+                self._batch[1][subnet.key] = subnet
+                return
             pools = subnet.pools
+        elif self._batch is not None:
+            self._batch[1].pop(subnet.key, None)
         if self._store is not None:
             try:
                 token = records.write(self._store, subnet, pools)

@@ -37,6 +37,7 @@ from .resolvconf import (
     DEFAULT_IPV6_DNS,
     HOST_RESOLV_CONF,
     SYSTEMD_RESOLV_CONF,
+    ResolvCache,
     build_resolv_conf,
     content_hash,
     filter_resolv_conf,
@@ -60,7 +61,7 @@ __all__ = [
     "SYSTEMD_RESOLV_CONF", "nameservers", "search_domains", "options",
     "filter_resolv_conf", "format_resolv_conf", "resolv_conf_content",
     "content_hash", "hash_path", "build_resolv_conf", "update_resolv_conf",
-    "host_resolv_conf_path",
+    "host_resolv_conf_path", "ResolvCache",
     # both
     "forget_path",
 ]

@@ -176,13 +176,16 @@ def hosts_update_content(current: str, ip: AddressLike, hostname: str) -> str:
 # --------------------------------------------------------------- files
 
 def build_hosts(path: str, *, ip=None, ip6=None, hostname: str,
-                domainname: str = "", extra_hosts: Iterable = ()) -> str:
+                domainname: str = "", extra_hosts: Iterable = (),
+                parent: bool = True) -> str:
     """Write the sandbox's hosts file (see :func:`hosts_content`), creating
-    its directory if needed; returns the content written."""
+    its directory if needed (``parent=False``: the caller made it);
+    returns the content written."""
     content = hosts_content(ip=ip, ip6=ip6, hostname=hostname,
                             domainname=domainname, extra_hosts=extra_hosts)
     with path_lock(path):
-        make_parent(path)
+        if parent:
+            make_parent(path)
         write_file(path, encode(content))
     return content
 

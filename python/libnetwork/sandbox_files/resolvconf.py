@@ -55,7 +55,7 @@ __all__ = [
     "SYSTEMD_RESOLV_CONF", "nameservers", "search_domains", "options",
     "filter_resolv_conf", "format_resolv_conf", "resolv_conf_content",
     "content_hash", "hash_path", "build_resolv_conf", "update_resolv_conf",
-    "host_resolv_conf_path",
+    "host_resolv_conf_path", "ResolvCache",
 ]
 
 HOST_RESOLV_CONF = "/etc/resolv.conf"
@@ -256,27 +256,61 @@ def host_resolv_conf_path(default: str = HOST_RESOLV_CONF,
     return alternate if nameservers(text) == ["127.0.0.53"] else default
 
 
+class ResolvCache:
+    """The resolv.conf contents of one batch of sandboxes: the host's file
+    is read once and each distinct set of options is built and hashed
+    once, however many sandboxes share it."""
+
+    __slots__ = ("_host", "_built")
+
+    def __init__(self):
+        self._host: dict = {}           # host path -> its text
+        self._built: dict = {}          # arguments -> (content, data, hash)
+
+    def get(self, host_resolv: str, dns, search, options, ipv6: bool):
+        key = (host_resolv, _key(dns), _key(search), _key(options), ipv6)
+        hit = self._built.get(key)
+        if hit is None:
+            host = self._host.get(host_resolv)
+            if host is None:
+                host = self._host[host_resolv] = read_or_empty(host_resolv)
+            content = resolv_conf_content(host, dns=dns, search=search,
+                                          options=options, ipv6=ipv6)
+            data = encode(content)
+            hit = self._built[key] = (content, data,
+                                      content_hash(data).encode("ascii"))
+        return hit
+
+
+def _key(seq):
+    return None if seq is None else tuple(seq)
+
+
 def _write_resolv(path: str, host_resolv: str, dns, search, options,
-                  ipv6: bool) -> str:
+                  ipv6: bool, cache: "ResolvCache | None" = None,
+                  parent: bool = True) -> str:
     """Builds the resolv.conf from the host's at ``host_resolv`` (missing:
     empty), writes it and its hash file; returns the content."""
-    content = resolv_conf_content(read_or_empty(host_resolv), dns=dns,
-                                  search=search, options=options, ipv6=ipv6)
-    data = encode(content)
-    make_parent(path)
+    content, data, digest = (cache or ResolvCache()).get(
+        host_resolv, dns, search, options, ipv6)
+    if parent:
+        make_parent(path)
     write_file(path, data)
-    write_file(hash_path(path), content_hash(data).encode("ascii"))
+    write_file(hash_path(path), digest)
     return content
 
 
 def build_resolv_conf(path: str, *, host_resolv: str = HOST_RESOLV_CONF,
                       dns=None, search=None, options=None,
-                      ipv6: bool = False) -> str:
+                      ipv6: bool = False, cache: "ResolvCache | None" = None,
+                      parent: bool = True) -> str:
     """Write the sandbox's resolv.conf (see :func:`resolv_conf_content`;
     a missing ``host_resolv`` counts as empty) and its hash file; returns
-    the content written."""
+    the content written.  ``cache`` shares the work among the sandboxes of
+    one batch; ``parent=False``: the caller made the directory."""
     with path_lock(path):
-        return _write_resolv(path, host_resolv, dns, search, options, ipv6)
+        return _write_resolv(path, host_resolv, dns, search, options, ipv6,
+                             cache, parent)
 
 
 def update_resolv_conf(path: str, *, host_resolv: str = HOST_RESOLV_CONF,

@@ -30,6 +30,8 @@ class Store(Protocol):
     def get(self, kind: str, key: str) -> Optional[dict]: ...
     def get_blob(self, kind: str, key: str) -> Optional[bytes]: ...
     def delete(self, kind: str, key: str) -> bool: ...
+    def put_many(self, kind: str, items) -> None: ...
+    def delete_many(self, kind: str, keys) -> None: ...
     def list(self, kind: str) -> list[tuple[str, dict]]: ...
     def close(self) -> None: ...
 
@@ -64,6 +66,16 @@ class MemoryStore:
     def put(self, kind, key, value, blob=None):
         with self._lock:
             self._data[(kind, key)] = (copy.deepcopy(value), blob)
+
+    def put_many(self, kind, items):
+        with self.transaction():
+            for key, value in items:
+                self.put(kind, key, value)
+
+    def delete_many(self, kind, keys):
+        with self.transaction():
+            for key in keys:
+                self.delete(kind, key)
 
     def get(self, kind, key):
         with self._lock:

@@ -288,6 +288,31 @@ class SQLiteStore:
                 "SET value = excluded.value, blob = excluded.blob",
                 (kind, key, text, blob))
 
+    def put_many(self, kind: str, items) -> None:
+        """``put`` of many ``(key, value)`` records of one kind (no blobs),
+        in one statement."""
+        rows = [(kind, key, self._encode(kind, key, value))
+                for key, value in items]
+        if not rows:
+            return
+        with self.transaction(), self._errors():
+            self._connection().executemany(
+                "INSERT INTO objects (kind, key, value, blob) "
+                "VALUES (?, ?, ?, NULL) ON CONFLICT (kind, key) DO UPDATE "
+                "SET value = excluded.value, blob = NULL", rows)
+
+    def delete_many(self, kind: str, keys) -> None:
+        """``delete`` of many keys of one kind, in one statement."""
+        rows = []
+        for key in keys:
+            _check_names(kind, key)
+            rows.append((kind, key))
+        if not rows:
+            return
+        with self.transaction(), self._errors():
+            self._connection().executemany(
+                "DELETE FROM objects WHERE kind = ? AND key = ?", rows)
+
     def get(self, kind: str, key: str) -> Optional[dict]:
         _check_names(kind, key)
         with self._lock, self._errors():
