@@ -349,22 +349,24 @@ class Controller:
         spec_opts = list(options) + ep_kwargs(dict(kw))
         seen = {ep.name() for ep in nw._endpoints.values()}
         driver = self._drivers[nw.type()]
+        # one spec for the batch: the same options give the same spec, and
+        # nothing changes a spec once made
+        spec = EndpointSpec()
+        for opt in spec_opts:
+            opt(spec)
         eps = []
         with self.ipam.batch():
             for name in names:
-                eps.append(self._prep_endpoint(ch, nw, name, spec_opts, seen,
+                eps.append(self._prep_endpoint(ch, nw, name, spec, seen,
                                                driver))
         return eps
 
-    def _prep_endpoint(self, ch, nw, name, spec_opts, seen, driver):
+    def _prep_endpoint(self, ch, nw, name, spec, seen, driver):
         _check_name("endpoint", name)
         if name in seen:
             raise EndpointNameExists(f"endpoint {name!r} exists in "
                                      f"network {nw.name()!r}")
         seen.add(name)
-        spec = EndpointSpec()
-        for opt in spec_opts:
-            opt(spec)
         ep = Endpoint(nw, osl.new_id(), name, spec, time.time())
         if spec.mac is not None:
             ep.mac = _check_mac(spec.mac)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from . import checks, netlabel
 from .errors import InvalidParameter
+from .ipam.compact import parse_interface
 from .options import of_kind
 from .sandbox import Sandbox
 from .types import PortBinding, TransportPort, port_binding
@@ -236,6 +236,10 @@ class EndpointInfo:
 class Endpoint:
     """An endpoint of a network (create with ``network.create_endpoint``)."""
 
+    __slots__ = ("_nw", "_c", "_id", "_name", "spec", "created", "addr",
+                 "addr6", "pool_v4", "pool_v6", "mac", "host_ifname",
+                 "ifname", "sandbox_id", "ports", "__weakref__")
+
     def __init__(self, network, id_, name, spec, created=0.0):
         self._nw = network
         self._c = network._c
@@ -251,7 +255,7 @@ class Endpoint:
         self.host_ifname = None   # veth end on the bridge
         self.ifname = None        # name inside the sandbox while joined
         self.sandbox_id = None
-        self.ports: list = []     # applied PortBindings (host port set)
+        self.ports = ()           # applied PortBindings (host port set)
 
     # ----------------------------------------------- libnetwork surface
 
@@ -337,18 +341,46 @@ class Endpoint:
             ports=[b.to_dict() for b in self.ports])
 
     @classmethod
-    def from_json(cls, network, d):
-        sd = dict(d["spec"])
-        sd["exposed_ports"] = [TransportPort(*p)
-                               for p in sd["exposed_ports"]]
-        sd["port_mapping"] = [port_binding(b) for b in sd["port_mapping"]]
-        ep = cls(network, d["id"], d["name"], EndpointSpec(**sd),
-                 d.get("created", 0.0))
-        ep.addr = None if d["addr"] is None else ipaddress.ip_interface(d["addr"])
-        ep.addr6 = (None if d["addr6"] is None
-                    else ipaddress.ip_interface(d["addr6"]))
+    def from_json(cls, network, d, specs=None):
+        """The endpoint of record ``d``; ``specs`` (a dict the caller
+        keeps for a restore) lets endpoints of equal specs share one."""
+        sd = d["spec"]
+        key = None
+        if specs is not None:
+            key = _spec_key(sd)
+            spec = specs.get(key)
+        if key is None or spec is None:
+            sd = dict(sd)
+            sd["exposed_ports"] = [TransportPort(*p)
+                                   for p in sd["exposed_ports"]]
+            sd["port_mapping"] = [port_binding(b)
+                                  for b in sd["port_mapping"]]
+            spec = EndpointSpec(**sd)
+            if key is not None:
+                specs[key] = spec
+        ep = cls(network, d["id"], d["name"], spec, d.get("created", 0.0))
+        a, a6 = d["addr"], d["addr6"]
+        ep.addr = None if a is None else parse_interface(a)
+        ep.addr6 = None if a6 is None else parse_interface(a6)
         ep.pool_v4, ep.pool_v6 = d["pool_v4"], d["pool_v6"]
         ep.mac, ep.host_ifname = d["mac"], d["host_ifname"]
         ep.ifname, ep.sandbox_id = d["ifname"], d["sandbox"]
-        ep.ports = [PortBinding(**b) for b in d.get("ports", ())]
+        ports = d.get("ports")
+        if ports:
+            ep.ports = [PortBinding(**b) for b in ports]
         return ep
+
+
+def _spec_key(sd: dict):
+    """A hashable key of a spec record, or None when it holds a non-empty
+    list or mapping (such specs are not shared)."""
+    items = []
+    for k, v in sd.items():
+        if isinstance(v, (list, dict)):
+            if v:
+                return None
+            v = type(v).__name__
+        elif not isinstance(v, (str, int, float, type(None))):
+            return None
+        items.append((k, v))
+    return tuple(items)

@@ -8,6 +8,8 @@ Leaving is teardown and lives in :mod:`libnetwork.teardown`.
 
 from __future__ import annotations
 
+import sys
+
 from . import osl
 from .backends import ops as O
 from .errors import (AlreadyJoined, Conflict, Forbidden, NoSuchEndpoint,
@@ -56,7 +58,7 @@ def plan_joins(c, pairs, fresh=False):
             n = 0
             while ifname is None:
                 if f"eth{n}" not in names:
-                    ifname = f"eth{n}"
+                    ifname = sys.intern(f"eth{n}")   # one str for all
                 n += 1
             names.add(ifname)
         gateway = (ep.spec.default_route and sb.gw_endpoint is None

@@ -50,15 +50,17 @@ def restore(c) -> None:
     for _, d in c.store.list("network"):
         nw = Network.from_json(c, d)
         c._networks[nw.id()] = nw
+    specs: dict = {}                        # endpoints share equal specs
     for _, d in c.store.list("endpoint"):
         nw = c._networks.get(d["network"])
         if nw is None:                       # orphan record
             c.store.delete("endpoint", d["id"])
             continue
-        ep = Endpoint.from_json(nw, d)
+        ep = Endpoint.from_json(nw, d, specs)
         nw._endpoints[ep.id()] = ep
+    sb_specs: list = []                     # and sandboxes
     for _, d in c.store.list("sandbox"):
-        sb = Sandbox.from_json(c, d)
+        sb = Sandbox.from_json(c, d, sb_specs)
         c._sandboxes[sb.id()] = sb
         c._by_container[sb.container_id()] = sb
     c._seen = sync.changes(c.store)
@@ -75,12 +77,13 @@ def _mounts() -> set:
 def reconcile(c) -> None:
     """Make the records and the kernel agree (see the module's text)."""
     mounts = _mounts()
-    keys = {sb.key() for sb in c._sandboxes.values()}
     busy = c.intents.in_flight     # another live process's change
-    batch = [O.NetnsDelete(os.path.join(c.netns_dir, f))
-             for f in sorted(os.listdir(c.netns_dir))
-             if marks.is_my_netns(f, c.identity)
-             and os.path.join(c.netns_dir, f) not in keys | busy]
+    keep = {sb.key() for sb in c._sandboxes.values()} | busy
+    batch = [O.NetnsDelete(path)
+             for path in (os.path.join(c.netns_dir, f)
+                          for f in sorted(os.listdir(c.netns_dir))
+                          if marks.is_my_netns(f, c.identity))
+             if path not in keep]
     report = c.reconciled
     for sb in list(c._sandboxes.values()):
         if sb.spec.use_default_sandbox or sb.key() in mounts or (
@@ -108,9 +111,10 @@ def reconcile(c) -> None:
                 explained.add(link)
     # a link of ours is explained by its name alone: one that a failed
     # teardown left in a deletion group is still an endpoint's
+    explained |= busy
     stale = [link.name for link in links.values()
              if marks.is_mine(link, c.identity)
-             and link.name not in explained | busy]
+             and link.name not in explained]
     if stale:
         batch = plan.bulk_delete(stale) + batch
     if batch:

@@ -198,6 +198,10 @@ class InterfaceStatistics(NamedTuple):
 class Sandbox:
     """A container's network namespace (create with ``new_sandbox``)."""
 
+    __slots__ = ("_c", "_id", "_container_id", "_key", "spec", "created",
+                 "endpoint_ids", "gw_endpoint", "_hosts", "_resolv",
+                 "__weakref__")
+
     def __init__(self, controller, id_, container_id, key, spec, created=0.0):
         self._c = controller
         self._id = id_
@@ -207,8 +211,32 @@ class Sandbox:
         self.created = created
         self.endpoint_ids: list = []     # join order
         self.gw_endpoint: Optional[str] = None
-        self.hosts_path = spec.hosts_path
-        self.resolv_conf_path = spec.resolv_conf_path
+        # the files' paths when they are not the usual ones (None: the
+        # usual, derived when asked: nothing stored per sandbox)
+        self._hosts = spec.hosts_path
+        self._resolv = spec.resolv_conf_path
+
+    def _own(self, name: str) -> str:
+        return os.path.join(self._c.files_dir, self._id, name)
+
+    @property
+    def hosts_path(self) -> str:
+        """The hosts file (``<exec root>/sandboxes/<id>/hosts`` unless the
+        sandbox names another)."""
+        return self._hosts if self._hosts is not None else self._own("hosts")
+
+    @hosts_path.setter
+    def hosts_path(self, path) -> None:
+        self._hosts = None if path == self._own("hosts") else path
+
+    @property
+    def resolv_conf_path(self) -> str:
+        return (self._resolv if self._resolv is not None
+                else self._own("resolv.conf"))
+
+    @resolv_conf_path.setter
+    def resolv_conf_path(self, path) -> None:
+        self._resolv = None if path == self._own("resolv.conf") else path
 
     # ----------------------------------------------- libnetwork surface
 
@@ -280,9 +308,23 @@ class Sandbox:
                     resolv_conf_path=self.resolv_conf_path)
 
     @classmethod
-    def from_json(cls, controller, d):
-        sb = cls(controller, d["id"], d["container_id"], d["key"],
-                 SandboxSpec.from_json(d["spec"]), d.get("created", 0.0))
+    def from_json(cls, controller, d, specs=None):
+        """The sandbox of record ``d``; ``specs`` (a list the caller keeps
+        for a restore) lets sandboxes of equal specs share one."""
+        sd = d["spec"]
+        spec = None
+        if specs is not None:
+            for known, made in specs:
+                if known == sd:
+                    spec = made
+                    break
+        if spec is None:
+            spec = SandboxSpec.from_json(sd)
+            if specs is not None:
+                specs.insert(0, (sd, spec))
+                del specs[8:]
+        sb = cls(controller, d["id"], d["container_id"], d["key"], spec,
+                 d.get("created", 0.0))
         sb.endpoint_ids = list(d["endpoints"])
         sb.gw_endpoint = d["gw_endpoint"]
         sb.hosts_path = d["hosts_path"]

@@ -44,10 +44,16 @@ def test_files_are_rewritten_in_place(tmp_path):
     assert resolv.stat().st_ino == ino
 
 
-def test_one_lock_per_path_until_forgotten(tmp_path):
+def test_one_lock_per_path_whatever_its_spelling(tmp_path):
     path = str(tmp_path / "hosts")
     lock = fileio.path_lock(path)
     assert fileio.path_lock(f"{tmp_path}/./hosts") is lock
-    assert fileio.path_lock(str(tmp_path / "other")) is not lock
+    assert fileio.path_lock(f"{tmp_path}/x/../hosts") is lock
+    # reentrant: an update may call a build under the same path's lock
+    with lock, fileio.path_lock(path):
+        pass
+    # no state per path: forgetting a path leaves the locks as they were
+    others = {fileio.path_lock(str(tmp_path / f"f{i}")) for i in range(500)}
     sf.forget_path(path)
-    assert fileio.path_lock(path) is not lock
+    assert fileio.path_lock(path) is lock
+    assert others <= set(fileio._locks) and len(fileio._locks) == 64

@@ -245,6 +245,14 @@ class BridgeDriver(Driver):
         # watch then waits an RCU grace period for it, holding RTNL
         plan = [Step(veth, O.LinkDel(ep.host_ifname), Phase.ROOT_CREATE,
                      explain)]
+        if not nw.spec.enable_ipv6:
+            # no IPv6 on the host end of an IPv4-only network: otherwise
+            # each end brought up adds a multicast route to the host's one
+            # IPv6 table, and every later up walks that whole table
+            # (fib6_ifup), so the cost per container grows with their count
+            plan.append(Step(O.Sysctl(
+                f"net/ipv6/conf/{ep.host_ifname}/disable_ipv6", "1",
+                missing_ok=True), phase=Phase.ROOT_CONFIG))
         # the sandbox end named by the index the veth's creation echoes
         plan += configure_interface(nw, ep, ns, ifname, eth)
         if gateway:

@@ -26,6 +26,7 @@ from ..errors import (
     InvalidParameter,
     PoolExhausted,
 )
+from .compact import interface
 from .inputs import IPAddress, IPInterface, IPNetwork
 
 __all__ = ["Subnet", "reserved"]
@@ -97,9 +98,8 @@ class Subnet:
     def interface(self, ordinal: int) -> IPInterface:
         """The address of ``ordinal`` with the subnet's prefix length."""
         net = self.network
-        iface = (ipaddress.IPv4Interface if net.version == 4
-                 else ipaddress.IPv6Interface)
-        return iface((int(net.network_address) + ordinal, net.prefixlen))
+        return interface(net.version, int(net.network_address) + ordinal,
+                         net.prefixlen)
 
     def take(self, pool_id: str, ip: Optional[IPAddress],
              serial: bool) -> int:

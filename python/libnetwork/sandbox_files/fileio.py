@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import zlib
 
 from ..dirs import makedirs
 
@@ -61,22 +62,19 @@ def make_parent(path: str) -> None:
     makedirs(directory, DIR_MODE)
 
 
-_locks: dict = {}
-_locks_guard = threading.Lock()
+# A fixed set of locks, a path's chosen by a hash of its absolute form: no
+# state per path (thousands of sandboxes keep no lock objects alive), and
+# two paths that share a lock only wait for each other.
+_STRIPES = 64
+_locks = tuple(threading.RLock() for _ in range(_STRIPES))
 
 
 def path_lock(path: str) -> threading.RLock:
-    """The lock of ``path``'s read-modify-write cycles."""
-    key = os.path.abspath(path)
-    with _locks_guard:
-        lock = _locks.get(key)
-        if lock is None:
-            lock = _locks[key] = threading.RLock()
-        return lock
+    """The lock of ``path``'s read-modify-write cycles (the same for every
+    spelling of the path)."""
+    key = os.fsencode(os.path.abspath(path))
+    return _locks[zlib.crc32(key) % _STRIPES]
 
 
 def forget_path(path: str) -> None:
-    """Drop the per-path lock of ``path`` (etchosts.Drop) once the sandbox
-    that owned the file is gone."""
-    with _locks_guard:
-        _locks.pop(os.path.abspath(path), None)
+    """``etchosts.Drop``: nothing to drop, locks are not kept per path."""
