@@ -102,7 +102,8 @@ __exchange(struct nlc_sock *s, struct nlc_batch *req, struct __dump_ctx *c)
 
                 if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*e))
                     return -EBADMSG;
-                return e->error < 0 ? e->error : -EPROTO;
+                /* an ack ends a plain (not dump) request */
+                return e->error < 0 ? e->error : (c->total ? 0 : -EPROTO);
             }
             if (nlh->nlmsg_type != NLMSG_NOOP) {
                 rc = __record(c, nlh);
@@ -190,4 +191,27 @@ nlc_route_dump(struct nlc_sock *s, int family, struct nlc_route *out,
 {
     return __dump(s, RTM_GETROUTE, family, out, cap, sizeof(*out),
                   __p_route);
+}
+
+NLC_EXPORT int
+nlc_link_get_one(struct nlc_sock *s, const char *name, struct nlc_link *out)
+{
+    union {
+        uint8_t b[256];
+        uint32_t align;
+    } buf;
+    struct nlc_batch req;
+    struct __dump_ctx c = { out, 1, sizeof(*out), 0, __p_link };
+    int rc;
+
+    if (!s || !out)
+        return -EINVAL;
+    nlc_batch_init(&req, buf.b, sizeof(buf.b));
+    rc = nlc_link_get(&req, 0, name);
+    if (rc < 0)
+        return rc;
+    rc = __exchange(s, &req, &c);
+    if (rc < 0)
+        return rc;
+    return c.total == 1 ? 0 : -EPROTO;
 }

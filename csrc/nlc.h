@@ -379,6 +379,15 @@ int nlc_addr_dump(struct nlc_sock *s, int family, struct nlc_addr *out,
 int nlc_route_dump(struct nlc_sock *s, int family, struct nlc_route *out,
                    size_t cap) NLC_WUR;
 
+/*
+ * nlc_link_get_one - ip link show NAME: the one link named name, in the
+ * socket's namespace, into *out (a dump record).  0, -ENODEV when there is
+ * none, -EINVAL for a bad name or NULL argument, or -errno as for a dump.
+ * Unlike a dump, its cost does not grow with the links of the namespace.
+ */
+int nlc_link_get_one(struct nlc_sock *s, const char *name,
+                     struct nlc_link *out) NLC_WUR;
+
 /* ---------------------------------------------------------------- parse */
 
 /*

@@ -233,11 +233,14 @@ class EndpointInfo:
         return False
 
 
+_OF_ADDR = object()     # Endpoint._mac: the MAC derived from the address
+
+
 class Endpoint:
     """An endpoint of a network (create with ``network.create_endpoint``)."""
 
     __slots__ = ("_nw", "_c", "_id", "_name", "spec", "created", "addr",
-                 "addr6", "pool_v4", "pool_v6", "mac", "host_ifname",
+                 "addr6", "pool_v4", "pool_v6", "_mac", "host_ifname",
                  "ifname", "sandbox_id", "ports", "__weakref__")
 
     def __init__(self, network, id_, name, spec, created=0.0):
@@ -251,11 +254,29 @@ class Endpoint:
         self.addr6 = None         # IPv6Interface
         self.pool_v4 = None       # IPAM pool id of addr
         self.pool_v6 = None
-        self.mac = None
+        self._mac = None
         self.host_ifname = None   # veth end on the bridge
         self.ifname = None        # name inside the sandbox while joined
         self.sandbox_id = None
         self.ports = ()           # applied PortBindings (host port set)
+
+    @property
+    def mac(self) -> Optional[str]:
+        """The MAC address (``aa:bb:cc:dd:ee:ff``) or None.  The usual one,
+        02:42 followed by the IPv4 address, is derived when asked, not
+        stored."""
+        m = self._mac
+        if m is _OF_ADDR:
+            return "02:42:" + ":".join(f"{b:02x}" for b in self.addr.packed)
+        return m
+
+    @mac.setter
+    def mac(self, value) -> None:
+        a = self.addr
+        if value is not None and a is not None and a.version == 4 and \
+                value == "02:42:" + ":".join(f"{b:02x}" for b in a.packed):
+            value = _OF_ADDR
+        self._mac = value
 
     # ----------------------------------------------- libnetwork surface
 
@@ -342,22 +363,26 @@ class Endpoint:
 
     @classmethod
     def from_json(cls, network, d, specs=None):
-        """The endpoint of record ``d``; ``specs`` (a dict the caller
+        """The endpoint of record ``d``; ``specs`` (a list the caller
         keeps for a restore) lets endpoints of equal specs share one."""
         sd = d["spec"]
-        key = None
+        spec = None
         if specs is not None:
-            key = _spec_key(sd)
-            spec = specs.get(key)
-        if key is None or spec is None:
+            for known, made in specs:
+                if known == sd:
+                    spec = made
+                    break
+        if spec is None:
+            raw = sd
             sd = dict(sd)
             sd["exposed_ports"] = [TransportPort(*p)
                                    for p in sd["exposed_ports"]]
             sd["port_mapping"] = [port_binding(b)
                                   for b in sd["port_mapping"]]
             spec = EndpointSpec(**sd)
-            if key is not None:
-                specs[key] = spec
+            if specs is not None:
+                specs.insert(0, (raw, spec))
+                del specs[8:]
         ep = cls(network, d["id"], d["name"], spec, d.get("created", 0.0))
         a, a6 = d["addr"], d["addr6"]
         ep.addr = None if a is None else parse_interface(a)
@@ -370,17 +395,3 @@ class Endpoint:
             ep.ports = [PortBinding(**b) for b in ports]
         return ep
 
-
-def _spec_key(sd: dict):
-    """A hashable key of a spec record, or None when it holds a non-empty
-    list or mapping (such specs are not shared)."""
-    items = []
-    for k, v in sd.items():
-        if isinstance(v, (list, dict)):
-            if v:
-                return None
-            v = type(v).__name__
-        elif not isinstance(v, (str, int, float, type(None))):
-            return None
-        items.append((k, v))
-    return tuple(items)

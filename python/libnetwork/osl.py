@@ -145,6 +145,7 @@ def _mkdir(d: str) -> bool:
     """Make the sandbox's directory; True when it is new."""
     try:
         os.mkdir(d, 0o755)
+        os.chmod(d, 0o755)              # whatever the umask
         return True
     except FileExistsError:
         return False

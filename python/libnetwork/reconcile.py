@@ -50,7 +50,7 @@ def restore(c) -> None:
     for _, d in c.store.list("network"):
         nw = Network.from_json(c, d)
         c._networks[nw.id()] = nw
-    specs: dict = {}                        # endpoints share equal specs
+    specs: list = []                        # endpoints share equal specs
     for _, d in c.store.list("endpoint"):
         nw = c._networks.get(d["network"])
         if nw is None:                       # orphan record
@@ -94,7 +94,10 @@ def reconcile(c) -> None:
             report.endpoints_left.append(ep.name())
         osl.forget_sandbox(c, sb)
         report.sandboxes_forgotten.append(sb.container_id())
-    links = {link.name: link for link in c.backend.links(None)}
+    # the names alone (a link dump costs the kernel O(namespaces) a veth:
+    # see Backend.link_names); links are described only when a name is
+    # not explained by the records
+    names = c.backend.link_names(None)
     explained = set()
     joined: dict = {}                  # network id -> its joined endpoints
     proofs = []                        # (endpoint, its root link)
@@ -112,9 +115,9 @@ def reconcile(c) -> None:
     # a link of ours is explained by its name alone: one that a failed
     # teardown left in a deletion group is still an endpoint's
     explained |= busy
-    stale = [link.name for link in links.values()
-             if marks.is_mine(link, c.identity)
-             and link.name not in explained]
+    stale = [link.name for link in c.backend.links_named(
+        sorted(names - explained - {"lo"}), None)
+        if marks.is_mine(link, c.identity)]
     if stale:
         batch = plan.bulk_delete(stale) + batch
     if batch:
@@ -123,13 +126,13 @@ def reconcile(c) -> None:
     report.namespaces_removed += [op.path for op in batch
                                   if isinstance(op, O.NetnsDelete)]
     for ep, link in proofs:
-        if link not in links:
+        if link not in names:
             sb = c._sandboxes.get(ep.sandbox_id)
             record_leave(c, ep, sb)
             report.endpoints_left.append(ep.name())
             if sb is not None:
                 c.store.put("sandbox", sb.id(), sb.to_json())
-    present = set(links)
+    present = names - set(stale)
     for nw in c._networks.values():
         repair = c._drivers[nw.type()].repair_network(
             nw, present, joined.get(nw.id(), []))

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple, Optional
 
-from . import checks
+from . import checks, marks
 from .errors import InvalidParameter
 from .options import of_kind
 
@@ -206,7 +206,8 @@ class Sandbox:
         self._c = controller
         self._id = id_
         self._container_id = container_id
-        self._key = key
+        # None: the usual place, derived when asked (nothing stored)
+        self._key = None if key == self._own_key() else key
         self.spec = spec
         self.created = created
         self.endpoint_ids: list = []     # join order
@@ -216,8 +217,12 @@ class Sandbox:
         self._hosts = spec.hosts_path
         self._resolv = spec.resolv_conf_path
 
+    def _own_key(self) -> str:
+        c = self._c
+        return f"{c.netns_dir}/{marks.netns_name(c.identity, self._id)}"
+
     def _own(self, name: str) -> str:
-        return os.path.join(self._c.files_dir, self._id, name)
+        return f"{self._c.files_dir}/{self._id}/{name}"
 
     @property
     def hosts_path(self) -> str:
@@ -248,7 +253,8 @@ class Sandbox:
 
     def key(self) -> str:
         """The path the network namespace is bound at."""
-        return self._key
+        key = self._key
+        return key if key is not None else self._own_key()
 
     def external(self) -> bool:
         """Is the namespace someone else's (``option_netns_path``)?"""
@@ -296,13 +302,13 @@ class Sandbox:
         return iter(self.endpoints())
 
     def __repr__(self):
-        return f"<Sandbox {self._container_id!r} {self._key}>"
+        return f"<Sandbox {self._container_id!r} {self.key()}>"
 
     # ------------------------------------------------------- internals
 
     def to_json(self):
         return dict(id=self._id, container_id=self._container_id,
-                    key=self._key, spec=self.spec.to_json(),
+                    key=self.key(), spec=self.spec.to_json(),
                     created=self.created, endpoints=list(self.endpoint_ids),
                     gw_endpoint=self.gw_endpoint, hosts_path=self.hosts_path,
                     resolv_conf_path=self.resolv_conf_path)

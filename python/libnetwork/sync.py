@@ -42,11 +42,13 @@ def refresh(c) -> None:
     eps: dict = {}
     for eid, d in c.store.list("endpoint"):
         eps.setdefault(d["network"], {})[eid] = d
+    specs: list = []                # equal specs shared, as at restore
     for nid, nw in c._networks.items():
         _merge(nw._endpoints, eps.get(nid, {}),
-               lambda d, nw=nw: Endpoint.from_json(nw, d))
+               lambda d, nw=nw: Endpoint.from_json(nw, d, specs))
+    sb_specs: list = []
     _merge(c._sandboxes, dict(c.store.list("sandbox")),
-           lambda d: Sandbox.from_json(c, d))
+           lambda d: Sandbox.from_json(c, d, sb_specs))
     c._by_container = {sb.container_id(): sb for sb in c._sandboxes.values()}
     c._seen = n
 
@@ -64,6 +66,22 @@ def _merge(objects: dict, records: dict, make, keep=()) -> None:
         if obj is None:
             objects[oid] = fresh
         else:
-            saved = {k: getattr(obj, k) for k in keep}
-            obj.__dict__.update(fresh.__dict__)
-            obj.__dict__.update(saved)
+            _update(obj, fresh, keep)
+
+
+def _update(obj, fresh, keep) -> None:
+    """``obj`` takes the state of ``fresh`` but for the attributes in
+    ``keep`` (objects with a ``__dict__`` or ``__slots__``)."""
+    if hasattr(obj, "__dict__"):
+        saved = {k: getattr(obj, k) for k in keep}
+        obj.__dict__.update(fresh.__dict__)
+        obj.__dict__.update(saved)
+        return
+    for cls in type(obj).__mro__:
+        for name in getattr(cls, "__slots__", ()):
+            if name in keep or name == "__weakref__":
+                continue
+            try:
+                setattr(obj, name, getattr(fresh, name))
+            except AttributeError:      # never set on fresh
+                pass

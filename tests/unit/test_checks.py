@@ -368,7 +368,9 @@ def test_ipam_conf():
 # ------------------------------------------------- objects and options
 
 class _Ctl:
-    pass
+    netns_dir = "/run/test/netns"       # where a sandbox's own key lives
+    identity = "0" * 32
+    files_dir = "/run/test/sandboxes"
 
 
 def test_owned_objects():

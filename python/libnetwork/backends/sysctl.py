@@ -77,16 +77,21 @@ def write(ns, items: list) -> list:
     return out
 
 
-def read(ns, key: str) -> str:
-    """The value of ``key`` in namespace ``ns`` (None: the caller's);
-    OSError when it cannot be read."""
-    box: dict = {}
-
+def read_proc(ns, name: str) -> str:
+    """The text of ``/proc/thread-self/<name>`` (a per-namespace file such
+    as ``net/dev``) as namespace ``ns`` shows it (None: the caller's)."""
     def here():
-        with open(os.path.join(PROC_SYS, key)) as f:
-            return f.read().strip()
+        with open(os.path.join("/proc/thread-self", name)) as f:
+            return f.read()
+    return _in_ns(ns, here)
+
+
+def _in_ns(ns, fn):
+    """``fn()`` in namespace ``ns`` (None: here), on a thread that enters
+    it and ends; its result, or its OSError raised."""
     if ns is None:
-        return here()
+        return fn()
+    box: dict = {}
 
     def work():
         try:
@@ -97,12 +102,21 @@ def read(ns, key: str) -> str:
                     raise OSError(err, f"setns {ns}: {os.strerror(err)}")
             finally:
                 os.close(fd)
-            box["value"] = here()
+            box["value"] = fn()
         except OSError as exc:
             box["error"] = exc
-    t = threading.Thread(target=work, name="libnetwork-sysctl")
+    t = threading.Thread(target=work, name="libnetwork-proc")
     t.start()
     t.join()
     if "error" in box:
         raise box["error"]
     return box["value"]
+
+
+def read(ns, key: str) -> str:
+    """The value of ``key`` in namespace ``ns`` (None: the caller's);
+    OSError when it cannot be read."""
+    def here():
+        with open(os.path.join(PROC_SYS, key)) as f:
+            return f.read().strip()
+    return _in_ns(ns, here)

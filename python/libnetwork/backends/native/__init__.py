@@ -469,6 +469,24 @@ class NativeBackend(Backend):
     def links(self, ns=None):
         return decode.links(*self._dump(ns, "nlc_link", lib.nlc_link_dump))
 
+    def links_named(self, names, ns=None):
+        out = []
+        with self._lock:
+            sock = self._sock(ns)
+            rec = ffi.new("struct nlc_link[]", 1)
+            for name in names:
+                if len(name.encode()) >= 16:
+                    continue                    # no link has that name
+                before = lib.nlc_sock_sendmsg_count(sock)
+                rc = lib.nlc_link_get_one(sock, name.encode(), rec)
+                self._stats["sendmsg"] += (lib.nlc_sock_sendmsg_count(sock)
+                                           - before)
+                if rc == -E.ENODEV:
+                    continue
+                check(rc)
+                out += decode.links(rec, 1)
+        return out
+
     def link_stats(self, ns=None):
         return decode.link_stats(*self._dump(ns, "nlc_link",
                                              lib.nlc_link_dump))
