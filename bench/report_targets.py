@@ -1,6 +1,7 @@
 """The issue's targets, judged on the report's results: one line each,
-PASS or MISS, "n/a " without data, INFO for a comparison without a
-threshold."""
+PASS or MISS, "n/a " without data, SKIP when the library lacks the
+feature measured ("not available") or the run did not include it, INFO
+for a comparison without a threshold."""
 
 from __future__ import annotations
 
@@ -114,13 +115,85 @@ def _firewall_targets(fw):
     return out
 
 
-def targets(wres, ns, bres, fw=None, wiring=True, bitmap=True):
-    """[(PASS|MISS|n/a |INFO, text)] of the parts that ran (``wiring``,
-    ``bitmap``: False when skipped on purpose; ``fw``: the firewall
-    part's results, None when it did not run)."""
+def targets(wres, ns, bres, fw=None, wiring=True, bitmap=True, cont=None):
+    """[(PASS|MISS|SKIP|n/a |INFO, text)] of the parts that ran
+    (``wiring``, ``bitmap``: False when skipped on purpose; ``fw``: the
+    firewall part's results, ``cont`` the containers part's, None when it
+    did not run)."""
     out = (_wiring_targets(wres, ns) if wiring else []) + \
         (_bitmap_targets(bres) if bitmap else [])
     if fw:
         out += _firewall_targets(fw)
+    if cont:
+        out += containers_targets(cont, wres)
     return [(ok if isinstance(ok, str) else "n/a " if ok is None
              else "PASS" if ok else "MISS", text) for ok, text in out]
+
+
+def _lat(cont, cell):
+    v = ((cont.get("latency") or {}).get(("native", cell))) or {}
+    return v
+
+
+def _latency_target(cont, cell, limit, text):
+    v = _lat(cont, cell)
+    if "median" in v:
+        return (v["median"] < limit, f"{text}: median "
+                f"{v['median'] * 1e3:.3f} ms (p99 {v['p99'] * 1e3:.3f} ms)")
+    if "skipped" in v:
+        return ("SKIP", f"{text}: {v['skipped']}")
+    return (None, f"{text}: not run")
+
+
+def containers_targets(cont, wres):
+    """The performance part 2 targets, on the containers part (``cont``,
+    :func:`containers.run_containers`'s) and the wiring results."""
+    out = []
+    res = cont["results"]
+    if not cont.get("large_only"):
+        ts, ws = res.get(("native", "attach", 500)), \
+            wres.get(("native", "wire", 500))
+        a, w = (med(ts, "eps") if ts else None), (med(ws, "eps") if ws
+                                                   else None)
+        r = ratio(a, w)
+        out.append((None if r is None else r >= 0.9,
+                    "attach of 500 (native) >= 0.9x bare native wiring of "
+                    "the same run: " + (f"{r:.2f}x ({fmt(a)} vs {fmt(w)} /s)"
+                                        if r else "no data (needs N=500 in "
+                                        "--n and --containers-n)")))
+        out.append(_latency_target(cont, "attach pool", 1e-3,
+                                   "one-container attach < 1 ms (native, "
+                                   "warm pool)"))
+        out.append(_latency_target(cont, "detach async", 1e-3,
+                                   "detach(wait=False) < 1 ms (native)"))
+        bulk = cont.get("bulk")
+        v = _lat(cont, "bulk reaped")
+        text = f"{bulk} detached with wait=False reaped < 0.5 s (native)"
+        if "median" in v:
+            out.append((v["median"] < 0.5 if bulk == 500 else "INFO",
+                        f"{text}: {v['median'] * 1e3:.0f} ms"))
+        else:
+            out.append(("SKIP" if "skipped" in v else None,
+                        f"{text}: {v.get('skipped', 'not run')}"))
+        big = max((n for n in cont["ns"] if n >= 10), default=None)
+        ts = res.get(("native", "attach", big)) or []
+        kib = [t.extra["rss_kib"] / big for t in ts if "rss_kib" in t.extra]
+        out.append((kib[0] <= 2 if kib else None,
+                    f"memory <= 2 KiB per endpoint (native, N={big}): " + (
+                        f"{kib[0]:.2f} KiB" if kib else "no data")))
+    large = cont.get("large")
+    if large:
+        a = large["attach"]
+        r = a[-1].eps / a[0].eps
+        out.append((r >= 0.8, f"{large['n']:,}: last batch >= 0.8x the first"
+                    f" (attach, batches of {large['batch']}): {r:.2f}x "
+                    f"({a[-1].eps:.0f} vs {a[0].eps:.0f} /s)"))
+        out.append((large["restore_s"] < 0.5, f"restore of {large['n']:,} "
+                    f"< 0.5 s: {large['restore_s'] * 1e3:.0f} ms"))
+        kib = large["rss_kib"] / large["n"]
+        out.append((kib <= 2, f"memory <= 2 KiB per endpoint at "
+                    f"{large['n']:,}: {kib:.2f} KiB"))
+    elif cont.get("large_only") is not None:
+        out.append(("SKIP", "10,000: last batch >= 0.8x first, restore "
+                    "< 0.5 s: only with --large"))
+    return out

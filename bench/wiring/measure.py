@@ -79,12 +79,30 @@ class Meter:
         return False
 
 
+_PROBE = None          # a settle_probe.Probe, once installed
+
+
+def install_probe(probe) -> None:
+    """From now on :func:`settle` also waits for ``probe`` (None: stop)."""
+    global _PROBE
+    _PROBE = probe
+
+
 def settle(max_s: float = 2.0, min_s: float = 0.2) -> float:
     """Wait for the kernel's asynchronous clean-up of deleted namespaces
     (a kworker, not billed to us) to stop competing for CPU: until the
     machine's system time over 50 ms is below 10 % of one core, at least
-    ``min_s`` and at most ``max_s`` seconds.  Returns the time waited."""
+    ``min_s`` and at most ``max_s`` seconds; then, with a probe installed
+    (:mod:`settle_probe`), until a request needing RTNL answers at its
+    usual speed (at most 5 x ``max_s`` more).  Returns the time waited."""
     t0 = time.perf_counter()
+    _load_quiet(t0, max_s, min_s)
+    if _PROBE is not None:
+        _PROBE.wait(timeout=5 * max_s)
+    return time.perf_counter() - t0
+
+
+def _load_quiet(t0: float, max_s: float, min_s: float) -> None:
     time.sleep(min_s)
     hz = os.sysconf("SC_CLK_TCK")
 
@@ -98,4 +116,3 @@ def settle(max_s: float = 2.0, min_s: float = 0.2) -> float:
         time.sleep(0.05)
         if (sys_ticks() - a) / hz < 0.005:
             break
-    return time.perf_counter() - t0
