@@ -145,8 +145,10 @@ def allocate_ports(c, ch, nw, ep, driver) -> None:
                                "publishes no ports")
     index = ch.cache.get("ports")
     if index is None:
+        from . import reaper        # detached endpoints not yet reaped
         index = ch.cache["ports"] = ports.PortIndex(
-            e for n in c._networks.values() for e in n._endpoints.values())
+            [e for n in c._networks.values() for e in n._endpoints.values()]
+            + reaper.port_holders(c))
     if c._port_range is None:
         c._port_range = ports.read_range(c.config.root_namespace)
     st = nw.driver_state

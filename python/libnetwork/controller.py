@@ -33,8 +33,8 @@ import threading
 import time
 from typing import Optional
 
-from . import (allocation, checks, intents, join, marks, osl, reconcile,
-               sync, teardown)
+from . import (allocation, checks, intents, join, marks, osl, reaper,
+               reconcile, sync, teardown)
 from .backends import select as select_backend
 from .checks import mac as _check_mac, name as _check_name
 from .config import Config
@@ -251,16 +251,25 @@ class Controller:
             commit(ch)
             return eps
 
-    def detach(self, container_ids) -> None:
+    def detach(self, container_ids, wait: bool = True) -> None:
         """Undo :meth:`attach`: every sandbox of these containers and every
-        endpoint joined to it, with one bulk link deletion."""
-        sbs = [self.sandbox_by_container(c)
-               for c in checks.container_ids(container_ids)]
+        endpoint joined to it, with one bulk link deletion.  With
+        ``wait=False``, return once the containers are unreachable and
+        their objects gone; the kernel's slow part is finished by a reaper
+        thread, which gives addresses and ports back after it
+        (docs/teardown.md)."""
+        wait = checks.flag(wait, "wait")
+        cids = checks.container_ids(container_ids)
+        if not wait:
+            return teardown.delete_sandboxes_async(self, cids)
+        sbs = [self.sandbox_by_container(c) for c in cids]
         teardown.delete_sandboxes(self, sbs, delete_endpoints=True)
 
     def stop(self) -> None:
         """Release the backend and the store; kernel state stays (a new
-        controller on the same store picks it up)."""
+        controller on the same store picks it up).  Waits for the reaper
+        of ``detach(wait=False)`` first."""
+        reaper.stop(self)
         with self._lock:
             self._stopped = True
             self.backend.close()

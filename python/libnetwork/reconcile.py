@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from . import marks, osl, plan, sync
+from . import marks, osl, plan, reaper, sync
 from .backends import ops as O
 from .endpoint import Endpoint
 from .join import record_leave
@@ -77,7 +77,9 @@ def _mounts() -> set:
 def reconcile(c) -> None:
     """Make the records and the kernel agree (see the module's text)."""
     mounts = _mounts()
-    busy = c.intents.in_flight     # another live process's change
+    # another live process's change, and what live reapers reap (the
+    # records of reapers that are gone: finished here)
+    busy = c.intents.in_flight | reaper.at_start(c)
     keep = {sb.key() for sb in c._sandboxes.values()} | busy
     batch = [O.NetnsDelete(path)
              for path in (os.path.join(c.netns_dir, f)

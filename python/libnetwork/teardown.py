@@ -24,7 +24,7 @@ from .sync import count_change, refresh
 from .plan import Phase, bulk_delete
 
 __all__ = ["leave", "delete_endpoints", "delete_sandboxes",
-           "delete_network"]
+           "delete_sandboxes_async", "delete_network"]
 
 _LINK_OPS = (O.LinkSet, O.LinkDel, O.LinkDelGroup)
 
@@ -235,6 +235,35 @@ def delete_sandboxes(c, sbs, delete_endpoints: bool = False) -> None:
             _drop_endpoints(c, eps, errors)
 
 
+def delete_sandboxes_async(c, container_ids) -> None:
+    """``detach(wait=False)``: the namespaces unmounted, the host ends
+    down, the records gone; the kernel's slow part is left to the reaper
+    (:mod:`~libnetwork.reaper`), which gives addresses and ports back once
+    the host ends are gone.  The containers are looked up in the same
+    transaction (an unknown one: NoSuchSandbox, nothing written), then the
+    intent of :func:`delete_sandboxes` is written (a crash before the
+    records commit: the next start does it again, synchronously)."""
+    from . import reaper
+    errors: list = []
+    with c._lock:
+        with c.store.transaction():
+            refresh(c)              # other processes' changes first
+            sbs: dict = {}
+            for cid in container_ids:
+                sb = c._by_container.get(cid)
+                if sb is None:
+                    raise NoSuchSandbox(f"no sandbox for container "
+                                        f"{cid!r}")
+                sbs[sb.id()] = sb
+            intent = c.intents.begin("delete_sandboxes",
+                                     {"ids": list(sbs), "endpoints": True})
+            reaper.detach(c, list(sbs.values()), errors)
+            count_change(c)
+        intent.done()
+    if errors:
+        raise TeardownIncomplete(errors)
+
+
 # --------------------------------------------------------------- networks
 
 def delete_network(c, nw) -> None:
@@ -250,6 +279,9 @@ def delete_network(c, nw) -> None:
             raise ActiveEndpoints(
                 f"network {nw.name()!r} has active endpoints: "
                 f"{', '.join(ep.name() for ep in nw.endpoints())}")
+        from . import reaper        # host ends of detached endpoints
+        if not reaper.settle_network(c, nw, errors):
+            return
         others = [o for o in c._networks.values() if o is not nw]
         plan = driver.delete_network(nw, others)
         # the firewall's part only once the rest is gone: a network the

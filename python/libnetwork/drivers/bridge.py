@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+import secrets
 
 import errno
 
@@ -194,6 +195,12 @@ class BridgeDriver(Driver):
             ep.mac = (mac_from_ipv4(ep.addr.ip) if ep.addr is not None
                       else random_mac())
         ep.host_ifname = "veth" + ep.id()[:11]
+        # never a name the kernel may still hold (a detached endpoint's
+        # host end not yet reaped): another id then
+        from .. import reaper
+        while reaper.held(ep._c, ep.host_ifname):
+            ep._id = secrets.token_hex(32)
+            ep.host_ifname = "veth" + ep.id()[:11]
 
     def ipv6_address(self, nw, ep, pool):
         """With ``ipv6_eui64``: the address of the endpoint's MAC in a /64
