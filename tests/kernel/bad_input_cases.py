@@ -63,6 +63,8 @@ CASES = [
      InvalidParameter, "container ids: expected a list"),
     ("detach-none", lambda w: w.c.detach(None),
      InvalidParameter, "container ids: expected a list"),
+    ("detach-wait-str", lambda w: w.c.detach(["c1"], wait="soon"),
+     InvalidParameter, "wait='soon': expected a bool"),
     ("create-endpoints-str", lambda w: w.net.create_endpoints("abc"),
      InvalidParameter, "endpoint names: expected a list"),
     ("create-endpoints-none", lambda w: w.net.create_endpoints(None),

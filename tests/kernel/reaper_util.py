@@ -1,0 +1,55 @@
+"""Helpers for the reaper tests (``test_reaper*.py``): namespaces held open
+(so the kernel keeps a deleted sandbox's namespace, and its veths, until
+the test lets go), IPAM's free count, and polling."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+
+from cnm_util import ns_links
+
+POOL = "10.170.0.0/24"
+
+
+def free(c, subnet=None) -> int:
+    """IPAM's free addresses in ``subnet`` (default: the only one)."""
+    (sub,) = [s for s in c.ipam.dump().values()
+              if subnet is None or s["subnet"] == subnet]
+    return sub["free"]
+
+
+@contextlib.contextmanager
+def held(paths):
+    """The namespaces at ``paths`` held open: unmounting one does not
+    destroy it (nor its veths) until the block ends."""
+    fds = [os.open(p, os.O_RDONLY | os.O_CLOEXEC) for p in paths]
+    try:
+        yield fds
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def settled(fn, timeout=15.0):
+    """``fn()`` until it stops raising AssertionError (the kernel destroys
+    namespaces in the background)."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            return fn()
+        except AssertionError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.05)
+
+
+def veths(netns) -> dict:
+    """name -> Link of the root namespace's veth host ends."""
+    return {n: link for n, link in ns_links(netns).items()
+            if n.startswith("veth")}
+
+
+def records(c) -> dict:
+    return dict(c.store.list("reaping"))
