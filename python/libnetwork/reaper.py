@@ -1,35 +1,17 @@
-"""Asynchronous teardown: ``controller.detach(ids, wait=False)``.
+"""Asynchronous teardown: ``controller.detach(ids, wait=False)`` (see
+``docs/teardown.md``).
 
-The slow part of a detach is the kernel's: deleting a veth waits for RCU
-grace periods.  ``detach(wait=False)`` does at once what makes the
-containers unreachable and gone as objects, and leaves the rest to the
-kernel and to a reaper thread (see ``docs/teardown.md``):
-
-* in one backend batch: the sandboxes' namespaces are unmounted (the
-  kernel then destroys each in the background, and with it both ends of
-  its veths, in one batch for all), each host end's ifindex is looked up
-  and the end is set down (unreachable), and the published ports'
-  firewall elements go (one nftables transaction);
-* in the same store transaction: the sandbox and endpoint records go, and
-  one ``reaping`` record per host end still in the kernel comes, holding
-  what must not be handed out again yet: the host interface's name and
-  ifindex, the addresses (still allocated in IPAM) and the host ports.
-
-The reaper (a daemon thread per controller, started on first use, ended
-when idle) dumps the root namespace's links, and once a host end's name
-and ifindex are both gone releases what its record holds and deletes the
-record, in one short transaction under the controller's lock for all the
-host ends found gone.  A host end the kernel keeps (its namespace is held
-by a process, or was not deleted: an external one) is deleted by the
-reaper, in bulk (a link group), after :data:`GRACE` (at once when its
-namespace was not deleted).
-
-A record belongs to the reaper that wrote it (``owner``: a token; the
-reaper holds ``<exec root>/reapers/<identity8>-<token>`` locked while its
-process lives).  At start (:func:`at_start`) the records of reapers that
-are gone are finished: their links confirmed gone or deleted, then
-released.  ``controller.stop()`` waits for the reaper.  A network's
-deletion finishes its records first (:func:`settle_network`).
+The call unmounts the namespaces (the kernel destroys them, and their
+veths, in the background), sets the host ends down, unpublishes the ports
+and removes the records; a ``reaping`` record per host end still in the
+kernel, written in the same transaction, holds its name, its ifindex, the
+addresses and the host ports.  A reaper thread per controller dumps the
+root namespace's links and, once a host end's name and ifindex are gone,
+releases what its record holds; it deletes itself, in bulk, what the
+kernel keeps past :data:`GRACE`.  Records of a reaper that is gone (its
+lock file no longer held) are finished at the next start
+(:func:`at_start`); a network's deletion finishes its own first
+(:func:`settle_network`).
 """
 
 from __future__ import annotations
