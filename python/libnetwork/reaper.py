@@ -5,13 +5,11 @@ The call unmounts the namespaces (the kernel destroys them, and their
 veths, in the background), sets the host ends down, unpublishes the ports
 and removes the records; a ``reaping`` record per host end still in the
 kernel, written in the same transaction, holds its name, its ifindex, the
-addresses and the host ports.  A reaper thread per controller dumps the
-root namespace's links and, once a host end's name and ifindex are gone,
-releases what its record holds; it deletes itself, in bulk, what the
-kernel keeps past :data:`GRACE`.  Records of a reaper that is gone (its
-lock file no longer held) are finished at the next start
-(:func:`at_start`); a network's deletion finishes its own first
-(:func:`settle_network`).
+addresses and the host ports.  A reaper thread per controller looks at
+the root's links and, once a host end's name and ifindex are gone,
+releases what its record holds; it deletes in bulk what the kernel keeps
+past :data:`GRACE`.  A gone reaper's records are finished at the next
+start (:func:`at_start`); a network's deletion finishes its own first.
 """
 
 from __future__ import annotations
@@ -215,6 +213,12 @@ def port_holders(c) -> list:
 
 # ------------------------------------------------- the kernel's view
 
+def _links_of(c, recs) -> list:
+    """The root's links named by ``recs`` (no dump: see link_names)."""
+    there = c.backend.link_names(None) & {name for name, _ in recs}
+    return c.backend.links_named(sorted(there), None) if there else []
+
+
 def _present(c, recs, links) -> dict:
     """name -> Link of each record's host end still in ``links``: a link
     of that name and, when the record knows it, that ifindex."""
@@ -245,11 +249,11 @@ def finish(c, recs) -> list:
     """Finish reaping records now (under the controller's lock, in a
     store transaction): delete the host ends still there, confirm with a
     dump, release what the gone ones held.  The names still there."""
-    present = _present(c, recs, c.backend.links(None))
+    present = _present(c, recs, _links_of(c, recs))
     if present:
         for r in _delete(c, recs, present):
             log.warning("libnetwork: reaper: %s", r.exception())
-        present = _present(c, recs, c.backend.links(None))
+        present = _present(c, recs, _links_of(c, recs))
     for name, rec in recs:
         if name not in present:
             _release(c, rec)
@@ -284,7 +288,7 @@ def at_start(c) -> set:
             alive[who] = _alive(c, who)
         (live.add(name) if alive[who] else orphans.append((name, rec)))
     if orphans:
-        present = set(_present(c, orphans, c.backend.links(None)))
+        present = set(_present(c, orphans, _links_of(c, orphans)))
         left = finish(c, orphans)
         c.reconciled.links_removed += sorted(present - set(left))
         if left:                          # ours now: retried
@@ -459,7 +463,7 @@ class Reaper:
         are deleted (confirmed at the next look)."""
         c = self._c
         recs = [(name, it.rec) for name, it in items.items()]
-        present = _present(c, recs, c.backend.links(None))
+        present = _present(c, recs, _links_of(c, recs))
         self.stats["rounds"] += 1
         now = time.monotonic()
         due = {name: link for name, link in present.items()

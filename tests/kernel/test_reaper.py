@@ -268,11 +268,14 @@ def test_a_batch_is_reaped_together(ctl, netns):
     c.detach(cids, wait=False)
     assert reaper.wait(c, 30)
     assert veths(netns) == {} and records(c) == {} and free(c) == free0
-    # a few looks at the kernel for all, not one per host end
-    assert c._reaper.stats["rounds"] < 50
-    assert c._reaper.stats["deleted"] == 0
-    # and the thread ends when idle, to start again on new work
-    settled(lambda: _idle(c), timeout=reaper.IDLE + 5)
+    # a few looks at the kernel for all, not one per host end (none at
+    # all when the kernel was done before the call looked)
+    r = getattr(c, "_reaper", None)
+    if r is not None:
+        assert r.stats["rounds"] < 50
+        assert r.stats["deleted"] == 0
+        # and the thread ends when idle, to start again on new work
+        settled(lambda: _idle(c), timeout=reaper.IDLE + 5)
     c.attach(nw, ["again"])
     c.detach(["again"], wait=False)
     assert reaper.wait(c, 15) and free(c) == free0
