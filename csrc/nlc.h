@@ -208,14 +208,20 @@ int nlc_link_set(struct nlc_batch *b, int index, const char *name, int up,
                  int64_t group, const uint8_t *mac, int addrgen) NLC_WUR;
 
 /*
- * ip link set {INDEX|NAME} type bridge_slave hairpin {on|off}: the bridge
- * port's options (IFLA_INFO_SLAVE_DATA, RTM_NEWLINK without NLM_F_CREATE:
- * a change of an existing link).  hairpin: 0 or 1 (IFLA_BRPORT_MODE): a
- * frame may leave through the port it came in by, which a connection from
- * a container to its own published port needs.  Index 0: by name.
+ * ip link set {INDEX|NAME} type bridge_slave [hairpin {on|off}] [state S]:
+ * the bridge port's options (IFLA_INFO_SLAVE_DATA, RTM_NEWLINK without
+ * NLM_F_CREATE: a change of an existing link).  hairpin: 0 or 1
+ * (IFLA_BRPORT_MODE): a frame may leave through the port it came in by,
+ * which a connection from a container to its own published port needs.
+ * state: 0 (disabled) .. 4 (blocking) (IFLA_BRPORT_STATE): a disabled
+ * port forwards nothing, at once (setting a link down waits for an RCU
+ * grace period).  -1: left as it is; one of the two must be given.
+ * Index 0: by name, for the hairpin alone: a state is set by the bridge's
+ * own setlink (RTM_SETLINK, AF_BRIDGE, IFLA_PROTINFO), which needs the
+ * index (-EINVAL without).
  */
 int nlc_link_set_brport(struct nlc_batch *b, int index, const char *name,
-                        int hairpin) NLC_WUR;
+                        int hairpin, int state) NLC_WUR;
 
 /* ip link del {INDEX|NAME} */
 int nlc_link_del(struct nlc_batch *b, int index, const char *name) NLC_WUR;

@@ -166,14 +166,32 @@ nlc_link_set(struct nlc_batch *b, int index, const char *name, int up,
 
 NLC_EXPORT int
 nlc_link_set_brport(struct nlc_batch *b, int index, const char *name,
-                    int hairpin)
+                    int hairpin, int state)
 {
     struct nlc_mb m;
     struct nlattr *info, *data;
-    uint8_t mode = (uint8_t)hairpin;
+    uint8_t mode = (uint8_t)hairpin, st = (uint8_t)state;
 
-    if ((index <= 0 && !__nlc_name_ok(name)) || hairpin < 0 || hairpin > 1)
+    if ((index <= 0 && !__nlc_name_ok(name)) || hairpin < -1 ||
+        hairpin > 1 || state < -1 || state > 4 ||
+        (hairpin < 0 && state < 0) || (state >= 0 && index <= 0))
         return -EINVAL;
+    if (state >= 0) {
+        /* the state sticks only through the bridge's own setlink
+         * (AF_BRIDGE, IFLA_PROTINFO), which finds the port by index */
+        struct ifinfomsg *ifi;
+        struct nlattr *prot;
+
+        ifi = __nlc_link_begin(&m, b, RTM_SETLINK, 0, index, -1);
+        if (ifi)
+            ifi->ifi_family = AF_BRIDGE;
+        prot = __nlc_nest_start(&m, IFLA_PROTINFO);
+        if (hairpin >= 0)
+            __nlc_attr_put(&m, IFLA_BRPORT_MODE, &mode, sizeof(mode));
+        __nlc_attr_put(&m, IFLA_BRPORT_STATE, &st, sizeof(st));
+        __nlc_nest_end(&m, prot);
+        return __nlc_msg_end(&m);
+    }
     __nlc_link_begin(&m, b, RTM_NEWLINK, 0, index, -1);
     if (index <= 0)
         __nlc_attr_put_str(&m, IFLA_IFNAME, name);

@@ -62,11 +62,11 @@ def detach(c, sbs, errors) -> None:
     private = [sb for sb in sbs if not sb.spec.use_default_sandbox
                and not sb.external()]
     # the namespaces first: the kernel starts destroying them (taking
-    # their veths along) while the host ends are looked up and set down
+    # their veths along) while the host ends are looked up and cut off
     # (one found gone already is released at once)
     batch = [O.NetnsDelete(sb.key()) for sb in private]
     batch += [O.LinkGet(ep.host_ifname) for ep in reap]
-    batch += [O.LinkSet(ep.host_ifname, up=False) for ep in reap]
+    batch += [c._drivers[ep._nw.type()].cut_off(ep._nw, ep) for ep in reap]
     published = [ep for ep in reap if ep.ports]
     by_nw: dict = {}
     for ep in published:

@@ -5,7 +5,9 @@ the test lets go), IPAM's free count, and polling."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import subprocess
 import time
 
 from cnm_util import ns_links
@@ -53,3 +55,12 @@ def veths(netns) -> dict:
 
 def records(c) -> dict:
     return dict(c.store.list("reaping"))
+
+
+def port_states(netns) -> dict:
+    """``bridge link show`` in ``netns``: {port name: its STP state}
+    ("forwarding", "disabled", ...) as the kernel reports it."""
+    out = subprocess.run(["nsenter", f"--net={netns}", "bridge", "-j",
+                          "link", "show"], capture_output=True, text=True,
+                         check=True, timeout=30).stdout
+    return {p["ifname"]: p["state"] for p in json.loads(out or "[]")}

@@ -18,7 +18,8 @@ from libnetwork.types import PortBinding
 from cnm_util import *  # noqa: F401,F403
 from cnm_util import assert_unchanged, is_netns, ns_links, snapshot
 from firewall_util import port_elements, table_of
-from reaper_util import POOL, free, held, records, settled, veths
+from reaper_util import (POOL, free, held, port_states, records, settled,
+                         veths)
 
 
 @pytest.fixture
@@ -55,10 +56,11 @@ def test_detach_nowait_leaves_only_the_kernels_part(ctl, netns, slow):
             assert not os.path.exists(key)
         with pytest.raises(NoSuchSandbox):
             c.sandbox_by_container("a")
-        # unreachable: host ends down, ports unpublished
+        # unreachable: host ends' bridge ports disabled, ports unpublished
         links = veths(netns)
+        states = port_states(netns)
         for name in names:
-            assert not links[name].up
+            assert states[name] == "disabled"
         assert _ports(netns, c) == set()
         # held: the host ends' names and ifindexes, addresses and ports
         recs = records(c)
@@ -113,8 +115,9 @@ def test_ids_and_names_are_free_at_once(ctl, netns, slow):
         (new,) = c.attach(nw, ["a"])
         assert new.name() == "a" and new.sandbox().container_id() == "a"
         assert new.host_ifname != old.host_ifname
-        links = veths(netns)
-        assert not links[old.host_ifname].up and links[new.host_ifname].up
+        states = port_states(netns)
+        assert states[old.host_ifname] == "disabled"
+        assert states[new.host_ifname] == "forwarding"
         assert "eth0" in ns_links(new.sandbox().key())
         nw.create_endpoint("free")          # any name, at once
     assert reaper.wait(c, 15)

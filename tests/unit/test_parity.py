@@ -32,6 +32,7 @@ from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg  # noqa: E402
 from pyroute2.netlink.rtnl.rtmsg import rtmsg  # noqa: E402
 
 from libnetwork.backends import ops as O  # noqa: E402
+from libnetwork.errors import InvalidParameter  # noqa: E402
 from libnetwork.backends.pyroute2 import Pyroute2Backend  # noqa: E402
 
 NS = "/proc/self/ns/net"        # a namespace path any process can open
@@ -83,6 +84,8 @@ CASES = [
     O.LinkSet(11, up=True),
     O.BridgePortSet("veth0"),
     O.BridgePortSet(12, hairpin=False),
+    O.BridgePortSet("veth0", hairpin=None, state=0),  # by index, AF_BRIDGE
+    O.BridgePortSet(12, hairpin=True, state=3),
     O.LinkSet(PEER, up=True, ns=NS),
     O.LinkSet("veth0", name="h0"),                    # rename: by index
     O.LinkSet(11, name="h0", mtu=1400),
@@ -250,7 +253,26 @@ def test_pyroute2_flags_every_nest(pyroute2_backend):
             assert flags & NLA_F_NESTED, (op, path)
             seen.add(path[-1])
     assert {"IFLA_LINKINFO", "IFLA_INFO_DATA", "VETH_INFO_PEER",
-            "IFLA_AF_SPEC", "AF_INET6"} <= seen
+            "IFLA_AF_SPEC", "AF_INET6", "IFLA_PROTINFO"} <= seen
+
+
+def test_a_port_state_goes_to_the_bridges_setlink(pyroute2_backend):
+    """A bridge port's state sticks only through the bridge's own setlink
+    (AF_BRIDGE, IFLA_PROTINFO), which finds the port by its index."""
+    got = encode(pyroute2_backend, O.BridgePortSet(
+        12, hairpin=None, state=0), False)
+    assert got["header"]["type"] == RTM_SETLINK
+    assert got["family"] == socket.AF_BRIDGE and got["index"] == 12
+    assert "IFLA_LINKINFO" not in got["attrs"]
+
+
+@pytest.mark.parametrize("bad", [
+    dict(hairpin=None), dict(hairpin=None, state=None),
+    dict(state=5), dict(state=-1), dict(state=True), dict(hairpin=1)])
+def test_bad_bridge_port_options_are_refused(bad):
+    from libnetwork.backends.validate import prepare
+    with pytest.raises(InvalidParameter):
+        prepare(O.BridgePortSet("veth0", **bad))
 
 
 def test_pyroute2_link_set_is_a_set_request(pyroute2_backend):

@@ -90,8 +90,8 @@ def by_name(op) -> bool:
     """Is ``op``'s link named to the kernel (``IFLA_IFNAME``, index 0)
     rather than resolved to an ifindex first?  A rename needs the index."""
     t = type(op)
-    return (t is O.LinkDel or t is O.BridgePortSet or
-            (t is O.LinkSet and op.name is None)) and type(op.link) is str
+    return (t is O.LinkDel or (t is O.BridgePortSet and op.state is None)
+            or (t is O.LinkSet and op.name is None)) and type(op.link) is str
 
 
 def _refs(op):

@@ -218,10 +218,13 @@ class BridgePortSet:
     a bridge port (``IFLA_INFO_SLAVE_DATA``).  ``hairpin``
     (``IFLA_BRPORT_MODE``) lets a frame leave through the port it came in
     by: a container reaching its own published port needs it, as the
-    kernel bridges a connection DNATed back to the same bridge."""
+    kernel bridges a connection DNATed back to the same bridge.  ``state``
+    (``IFLA_BRPORT_STATE``, ``BR_STATE_*``: 0 disabled .. 4 blocking): a
+    disabled port forwards nothing, at once.  None: left as it is."""
     link: LinkRef
-    hairpin: bool = True
+    hairpin: Optional[bool] = True
     ns: NS = None
+    state: Optional[int] = None
 
 
 @dataclass(frozen=True, slots=True)

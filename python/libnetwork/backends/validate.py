@@ -228,8 +228,13 @@ def _prep_link(op):
 def _prep_brport(op):
     _check_ns(op)
     check_ref(op, "link", op.link)
-    if type(op.hairpin) is not bool:
-        raise _bad(op, "hairpin", op.hairpin, "True or False")
+    if op.hairpin is not None and type(op.hairpin) is not bool:
+        raise _bad(op, "hairpin", op.hairpin, "True, False or None")
+    if op.state is not None and (type(op.state) is not int
+                                 or not 0 <= op.state <= 4):
+        raise _bad(op, "state", op.state, "0 (disabled) to 4 (blocking)")
+    if op.hairpin is None and op.state is None:
+        raise _bad(op, "hairpin", op.hairpin, "a hairpin or a state")
     return None
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import abc
 from typing import Optional
 
+from ..backends import ops as O
 from ..plan import Phase, Plan, Step
 
 __all__ = ["Driver", "HostView", "Phase", "Plan", "Step", "DRIVERS",
@@ -150,6 +151,12 @@ class Driver(abc.ABC):
         """The root-namespace link whose presence proves that ``ep`` is
         joined (a veth's host end), or None when it has none."""
         return None
+
+    def cut_off(self, nw, ep):
+        """The operation that makes a joined ``ep`` unreachable at once
+        through its :meth:`endpoint_link` (an asynchronous detach: the
+        kernel deletes the link later): the link set down."""
+        return O.LinkSet(self.endpoint_link(nw, ep), up=False)
 
     # ------------------------------------------------------ join, leave
 

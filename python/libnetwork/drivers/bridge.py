@@ -57,6 +57,7 @@ IPV6_EUI64 = netlabel.PREFIX + ".bridge.ipv6_eui64"
 # kernel's default, for those who add queues later with ``ethtool -L``
 VETH_QUEUES = netlabel.PREFIX + ".bridge.veth_queues"
 DEFAULT_VETH_QUEUES = 1
+BR_STATE_DISABLED = 0           # a bridge port that forwards nothing
 
 
 def _truthy(v) -> bool:
@@ -215,6 +216,12 @@ class BridgeDriver(Driver):
 
     def endpoint_link(self, nw, ep):
         return ep.host_ifname
+
+    def cut_off(self, nw, ep):
+        # a disabled bridge port forwards nothing from now on; setting the
+        # link down would wait for an RCU grace period
+        return O.BridgePortSet(ep.host_ifname, hairpin=None,
+                               state=BR_STATE_DISABLED)
 
     def publish(self, nw, eps):
         return fw.publish_steps(nw, eps)

@@ -98,11 +98,13 @@ def set_link(b, op, prep, names, nsfd):
 
 
 def brport(b, op, prep, names, nsfd):
-    if type(op.link) is str:                       # base.by_name
-        return lib.nlc_link_set_brport(b, 0, op.link.encode(),
-                                       int(op.hairpin))
-    return lib.nlc_link_set_brport(b, idx(op.link, names), _NULL,
-                                   int(op.hairpin))
+    hairpin = -1 if op.hairpin is None else int(op.hairpin)
+    state = -1 if op.state is None else op.state
+    if type(op.link) is str and op.state is None:  # base.by_name
+        return lib.nlc_link_set_brport(b, 0, op.link.encode(), hairpin,
+                                       state)
+    return lib.nlc_link_set_brport(b, idx(op.link, names), _NULL, hairpin,
+                                   state)
 
 
 def delete(b, op, prep, names, nsfd):

@@ -81,6 +81,7 @@ ADDRGEN_EUI64, ADDRGEN_NONE = 0, 1     # IN6_ADDR_GEN_MODE_*
 NLA_F_NESTED = 1 << 15
 IFLA_LINKINFO, IFLA_INFO_DATA, VETH_INFO_PEER = 18, 2, 1
 IFLA_INFO_SLAVE_DATA = 5
+IFLA_PROTINFO = 12
 IFLA_AF_SPEC, AF_INET6 = 26, socket.AF_INET6
 IFINFOMSG = 16
 
@@ -240,6 +241,16 @@ def bridge_port_set(op, prep, names, nsfd):
         index, attrs = 0, [("IFLA_IFNAME", op.link)]
     else:
         index, attrs = _idx(op.link, names), []
+    if op.state is not None:
+        # the state sticks only through the bridge's own setlink
+        # (AF_BRIDGE, IFLA_PROTINFO), which finds the port by index
+        port = [("IFLA_BRPORT_MODE", int(op.hairpin))] \
+            if op.hairpin is not None else []
+        port.append(("IFLA_BRPORT_STATE", op.state))
+        ifi = _ifi(index)
+        ifi["family"] = socket.AF_BRIDGE
+        return _msg(ifinfmsg, RTM_SETLINK, _REQ, ifi,
+                    [("IFLA_PROTINFO", {"attrs": port})])
     attrs.append(("IFLA_LINKINFO", {"attrs": [
         ("IFLA_INFO_SLAVE_KIND", "bridge"),
         ("IFLA_INFO_SLAVE_DATA", {"attrs": [
@@ -374,7 +385,9 @@ NESTS = {
     O.LinkAddIpvlan: _INFO,
     O.LinkAddVlan: _INFO,
     O.LinkSet: {IFLA_AF_SPEC: (0, {AF_INET6: (0, {})})},
-    O.BridgePortSet: {IFLA_LINKINFO: (0, {IFLA_INFO_SLAVE_DATA: (0, {})})},
+    # (a nest without NLA_F_NESTED would be read as the old one-byte state)
+    O.BridgePortSet: {IFLA_LINKINFO: (0, {IFLA_INFO_SLAVE_DATA: (0, {})}),
+                      IFLA_PROTINFO: (0, {})},
 }
 
 
