@@ -33,6 +33,7 @@ class Config:
     driver_config: dict = field(default_factory=dict)
     root_namespace: Optional[str] = None   # None: the process's namespace
     host_resolv_conf: str = "/etc/resolv.conf"
+    warm_pool: int = 0                     # prepared sandboxes (pool.py)
 
     def resolved(self) -> "Config":
         """A copy with environment defaults filled in, its paths checked
@@ -52,10 +53,22 @@ class Config:
                                                           "root_namespace"):
                 checks.path(getattr(c, key), key)
         checks.text(c.backend, "backend")
+        c.warm_pool = warm_pool_size(c.warm_pool)
         return c
 
 
 Option = Callable[[Config], None]
+
+MAX_WARM_POOL = 1024
+
+
+def warm_pool_size(n) -> int:
+    """A warm pool's size: an int from 0 (off) to :data:`MAX_WARM_POOL`
+    (bools, floats and text are refused: InvalidParameter)."""
+    if type(n) is not int:
+        raise InvalidParameter(f"warm_pool={n!r}: expected an int from 0 "
+                               f"to {MAX_WARM_POOL}")
+    return checks.integer(n, "warm_pool", 0, MAX_WARM_POOL)
 
 
 def option_driver_config(network_type: str, options: dict) -> Option:
@@ -114,8 +127,20 @@ def option_host_resolv_conf(path: str) -> Option:
     return apply
 
 
+def option_warm_pool(n: int) -> Option:
+    """Keep ``n`` sandboxes prepared ahead of time (their namespaces made,
+    ``lo`` up, a veth into the network last attached to): ``attach`` takes
+    them and a background thread makes new ones (docs/pool.md).  0, the
+    default, is off."""
+    n = warm_pool_size(n)
+
+    def apply(c: Config):
+        c.warm_pool = n
+    return apply
+
+
 __all__ = [
     "Config", "Option", "option_driver_config", "option_data_dir",
     "option_exec_root", "option_backend", "option_default_address_pools",
-    "option_root_namespace", "option_host_resolv_conf",
+    "option_root_namespace", "option_host_resolv_conf", "option_warm_pool",
 ]

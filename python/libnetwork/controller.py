@@ -33,8 +33,8 @@ import threading
 import time
 from typing import Optional
 
-from . import (allocation, checks, intents, join, marks, osl, reaper,
-               reconcile, sync, teardown)
+from . import (allocation, checks, intents, join, marks, osl, pool,
+               reaper, reconcile, sync, teardown)
 from .backends import select as select_backend
 from .checks import mac as _check_mac, name as _check_name
 from .config import Config
@@ -58,7 +58,7 @@ def new(*options, **kw) -> "Controller":
 
     Options are :mod:`libnetwork.config` functions; keyword arguments
     ``data_dir``, ``exec_root``, ``backend``, ``default_address_pools``,
-    ``root_namespace``, ``host_resolv_conf`` do the same.
+    ``root_namespace``, ``host_resolv_conf``, ``warm_pool`` do the same.
     """
     cfg = Config()
     for opt in options:
@@ -72,6 +72,8 @@ def new(*options, **kw) -> "Controller":
 
 class Controller:
     """Owns the networks, endpoints and sandboxes of one host."""
+
+    pool = None          # the warm pool (pool.py), when asked for
 
     def __init__(self, config: Config):
         self.config = config
@@ -111,6 +113,9 @@ class Controller:
                 reconcile.restore(self)
                 intents.replay(self)
                 reconcile.reconcile(self)
+            #: prepared sandboxes (docs/pool.md), None when off
+            self.pool = (pool.Pool(self, config.warm_pool)
+                         if config.warm_pool else None)
         except BaseException:
             self.backend.close()
             raise
@@ -240,7 +245,9 @@ class Controller:
         ep_kw = {k: v for k, v in kw.items() if k in _EP_KW}
         with self._change() as ch:
             self._live_network(network)
-            sbs, plan = osl.plan_sandboxes(self, cids, spec)
+            pooled = self.pool.take(ch, network, spec, len(cids)) \
+                if self.pool else ()
+            sbs, plan = osl.plan_sandboxes(self, cids, spec, pooled)
             eps = self._prep_endpoints(ch, network, cids, ep_opts, ep_kw)
             join_plan, commit = join.plan_joins(self, list(zip(eps, sbs)),
                                                 fresh=True)
@@ -267,8 +274,10 @@ class Controller:
 
     def stop(self) -> None:
         """Release the backend and the store; kernel state stays (a new
-        controller on the same store picks it up).  Waits for the reaper
-        of ``detach(wait=False)`` first."""
+        controller on the same store picks it up), but for the warm pool,
+        deleted.  Waits for the reaper of ``detach(wait=False)`` first."""
+        if self.pool is not None and not self._stopped:
+            self.pool.stop()
         reaper.stop(self)
         with self._lock:
             self._stopped = True

@@ -49,6 +49,10 @@ def creations(ops) -> list:
             out.append(["link", op.ns, op.name, op.group])
         elif t in (O.LinkAddMacvlan, O.LinkAddIpvlan):
             out.append(["link", op.netns or op.ns, op.name, op.group])
+        elif t is O.LinkSet and op.name is not None:
+            # a rename gives a link a name (a warm pool's veth its
+            # endpoint's): a live change's, for reconcile to leave alone
+            out.append(["link", op.ns, op.name, op.group])
     return out
 
 
@@ -77,6 +81,12 @@ class Intent:
         if new:
             self._append({"creates": new})
 
+    def covers(self, entries: list) -> None:
+        """What the change takes over that it did not create (a warm
+        pool's namespaces, :mod:`~libnetwork.pool`): intent entries."""
+        if entries:
+            self._append({"creates": entries})
+
     def _append(self, rec: dict) -> None:
         if self._fd is None:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT
@@ -104,6 +114,9 @@ class _Nothing:
     written = False
 
     def created(self, ops) -> None:
+        pass
+
+    def covers(self, entries) -> None:
         pass
 
     def done(self) -> None:
@@ -176,11 +189,20 @@ def _read(fd) -> "dict | None":
     except ValueError:
         return None
     rec["creates"] = []
+    drops = []            # a warm pool's: entries handed over or deleted
     for line in lines[1:]:
         try:
-            rec["creates"] += json.loads(line)["creates"]
+            d = json.loads(line)
+            if "drops" in d:
+                drops += d["drops"]
+            else:
+                rec["creates"] += d["creates"]
         except (ValueError, KeyError, TypeError):
             break                           # cut short, and the rest
+    if drops:
+        gone = {json.dumps(e) for e in drops}
+        rec["creates"] = [e for e in rec["creates"]
+                          if json.dumps(e) not in gone]
     return rec
 
 
@@ -203,6 +225,10 @@ def replay(c) -> None:
                 if rec["id"] not in markers:
                     _undo_creations(c, rec["creates"])
                     c.reconciled.changes_undone += 1
+            elif rec["kind"] == "pool":     # a warm pool left behind
+                _undo_creations(c, rec["creates"])
+                c.reconciled.pool_removed += [
+                    e[1] for e in rec["creates"] if e[0] == "netns"]
             elif not _redo_teardown(c, rec):
                 continue                    # try again at the next start
             else:

@@ -42,9 +42,19 @@ def sandbox_spec(options, kw) -> SandboxSpec:
     return spec
 
 
-def plan_sandboxes(c, cids, spec):
+def namespace_steps(key) -> list:
+    """The steps that make a sandbox's namespace at ``key`` (what a warm
+    pool, :mod:`~libnetwork.pool`, does ahead of time)."""
+    return [Step(O.NetnsCreate(key), O.NetnsDelete(key), Phase.NAMESPACE),
+            Step(O.LinkSet("lo", up=True, ns=key),
+                 phase=Phase.SANDBOX_CONFIG)]
+
+
+def plan_sandboxes(c, cids, spec, pooled=()):
     """New sandboxes for container ids ``cids`` and the plan creating their
-    namespaces: ``(sandboxes, plan)``."""
+    namespaces: ``(sandboxes, plan)``.  ``pooled``: namespaces a warm pool
+    made ahead (:class:`~libnetwork.pool.Entry`), used by the first
+    sandboxes instead of new ones."""
     plan, sbs, seen = [], [], set()
     root_key = c.config.root_namespace or f"/proc/{os.getpid()}/ns/net"
     if spec.netns_path is not None:
@@ -67,19 +77,22 @@ def plan_sandboxes(c, cids, spec):
         if cid in c._by_container or cid in seen:
             raise SandboxExists(f"container {cid!r} has a sandbox")
         seen.add(cid)
-        sid = new_id()
+        entry = pooled[len(sbs)] if len(sbs) < len(pooled) else None
+        sid = new_id() if entry is None else entry.sid
         if spec.use_default_sandbox:
             key = root_key
         elif spec.netns_path is not None:
             key = spec.netns_path       # someone else's: used as it is
+        elif entry is not None:
+            key = entry.path            # made ahead, at its final path
         else:
             key = os.path.join(c.netns_dir, marks.netns_name(c.identity,
                                                               sid))
-            plan += [Step(O.NetnsCreate(key), O.NetnsDelete(key),
-                          Phase.NAMESPACE),
-                     Step(O.LinkSet("lo", up=True, ns=key),
-                          phase=Phase.SANDBOX_CONFIG)]
-        sbs.append(Sandbox(c, sid, cid, key, spec, time.time()))
+            plan += namespace_steps(key)
+        sb = Sandbox(c, sid, cid, key, spec, time.time())
+        if entry is not None and entry.wired is not None:
+            sb.prewired = entry.wired   # its veth: the driver's join uses it
+        sbs.append(sb)
     return sbs, plan
 
 

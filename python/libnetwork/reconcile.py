@@ -40,6 +40,7 @@ class Report:
     networks_repaired: list = field(default_factory=list)    # network names
     changes_undone: int = 0       # setup changes a crash cut short
     teardowns_finished: int = 0   # teardowns a crash cut short
+    pool_removed: list = field(default_factory=list)  # warm pool namespaces
 
     def to_json(self) -> dict:
         return dict(self.__dict__)

@@ -242,6 +242,10 @@ class BridgeDriver(Driver):
         st = nw.driver_state
         ns = sb.key()
         br = st["bridge"]
+        wired = getattr(sb, "prewired", None)
+        if wired is not None and wired.network == nw.id():
+            sb.prewired = None          # a warm pool's veth: used once
+            return self._join_prewired(nw, ep, ns, ifname, gateway, wired)
 
         def explain(r):
             if r.errno == errno.EXFULL:
@@ -285,6 +289,52 @@ class BridgeDriver(Driver):
         plan.append(Step(O.BridgePortSet(ep.host_ifname, hairpin=True),
                          phase=Phase.ROOT_UP))
         plan.append(Step(O.LinkSet(ep.host_ifname, up=True),
+                         phase=Phase.ROOT_UP))
+        return plan
+
+    # ------------------------------------------------- warm pools
+
+    def prewire(self, nw, ns, host, peer):
+        """The veth of a warm pool's sandbox (:mod:`libnetwork.pool`), made
+        ahead as :meth:`join` makes it, but for what is the endpoint's: host
+        end ``host`` in the bridge, marked, hairpin, down; sandbox end
+        ``peer`` in ``ns``, down.  The first step creates the pair (its
+        result's value: the ends' indexes)."""
+        st = nw.driver_state
+        veth = O.LinkAddVeth(host, peer, peer_ns=ns, master=st["bridge"],
+                             mtu=st["mtu"], group=st["group"],
+                             peer_mtu=st["mtu"],
+                             queues=st.get("veth_queues",
+                                           DEFAULT_VETH_QUEUES) or None)
+        v4only = not nw.spec.enable_ipv6
+        plan = [Step(veth, O.LinkDel(host), Phase.ROOT_CREATE),
+                Step(O.LinkSet(O.IndexOf(veth), alias=st.get("mark"),
+                               ipv6_ll=False if v4only else None)),
+                Step(O.BridgePortSet(O.IndexOf(veth), hairpin=True))]
+        if v4only:
+            plan.append(Step(O.LinkSet(O.IndexOf(veth, peer=True),
+                                       ipv6_ll=False, ns=ns),
+                             phase=Phase.SANDBOX_CONFIG))
+        return plan
+
+    def _join_prewired(self, nw, ep, ns, ifname, gateway, w):
+        """:meth:`join` with the veth made ahead (:meth:`prewire`): the
+        sandbox end gets its name, MAC, addresses, routes and comes up,
+        then the host end its name and comes up -- the same kernel state
+        as a join, from two messages and the addresses and routes."""
+        st = nw.driver_state
+        peer = w.peer_index
+        plan = [Step(O.LinkSet(peer, name=None if ifname == w.peer
+                               else ifname, mac=ep.mac, up=True, ns=ns),
+                     O.LinkDel(w.host_index), Phase.SANDBOX_CONFIG)]
+        for addr, nodad in ((ep.addr, False), (ep.addr6, True)):
+            if addr is not None:
+                plan.append(Step(O.AddrAdd(peer, addr, nodad=nodad, ns=ns),
+                                 phase=Phase.SANDBOX_CONFIG))
+        if gateway:
+            plan += gateway_routes(nw, ep, ns, peer)
+        plan.append(Step(O.LinkSet(w.host_index, name=ep.host_ifname,
+                                   group=st["group"], up=True),
                          phase=Phase.ROOT_UP))
         return plan
 

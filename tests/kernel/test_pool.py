@@ -1,0 +1,228 @@
+"""Warm pools (docs/pool.md): prepared sandboxes that ``attach`` takes.
+
+Every check reads the kernel (the oracle, ``ip``-free) or the files; waits
+are bounded polls on the pool's state, never timing assertions.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from libnetwork import IpamConf, config, create_option_ifname
+from libnetwork.errors import InvalidParameter
+
+from cnm_util import *  # noqa: F401,F403
+from cnm_util import (IFF_UP, Oracle, default_routes, is_netns, kernel_dump,
+                      ns_addrs, ns_links, nsexec, udp_exchange)
+
+
+def until(fn, timeout=20.0, what="condition"):
+    """Poll ``fn`` until it is true (bounded)."""
+    end = time.monotonic() + timeout
+    while not fn():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def full(c, nw=None):
+    """Wait until the pool is full (and, with ``nw``, wired for it)."""
+    want = c.pool.size
+
+    def done():
+        st = c.pool.state()
+        return st["ready"] == want and (
+            nw is None or st["wired"].get(nw.id(), 0) == want)
+    until(done, what=f"a full pool: {c.pool.state()}")
+    return c.pool.state()
+
+
+def netns_files(c) -> list:
+    return sorted(os.listdir(c.netns_dir))
+
+
+def ours(c, netns) -> set:
+    """Root links that carry the controller's mark."""
+    return {n for n, link in ns_links(netns).items() if link.alias == c.mark}
+
+
+@pytest.fixture
+def pooled(make_ctl):
+    def make(size=4, **kw):
+        c = make_ctl(warm_pool=size, **kw)
+        nw = c.new_network("bridge", "n", ipv4=[IpamConf("10.171.0.0/24")])
+        return c, nw
+    return make
+
+
+def test_pool_fills_with_prepared_namespaces(pooled):
+    c, nw = pooled(4)
+    st = full(c)
+    assert len(st["paths"]) == 4
+    assert netns_files(c) == sorted(os.path.basename(p) for p in st["paths"])
+    for path in st["paths"]:
+        name = os.path.basename(path)
+        assert name.startswith(c.identity[:8] + "-") and len(name) == 21
+        assert is_netns(path)
+        links = ns_links(path)
+        assert set(links) == {"lo"} and links["lo"].flags & IFF_UP
+    assert c.sandboxes() == []
+
+
+def test_attach_from_pool_gives_a_working_container(pooled, netns):
+    c, nw = pooled(4)
+    c.attach(nw, ["warm-up"])             # the pool now wires for nw
+    full(c, nw)
+    before = set(c.pool.state()["paths"])
+    a, b = c.attach(nw, ["a", "b"])
+    sa, sb = c.sandbox_by_container("a"), c.sandbox_by_container("b")
+    assert {sa.key(), sb.key()} <= before   # both taken from the pool
+    assert c.pool.stats["taken"] >= 2
+    br = ns_links(netns)[nw.driver_state["bridge"]].index
+    for ep, sbx in ((a, sa), (b, sb)):
+        assert os.path.basename(sbx.key()) == \
+            f"{c.identity[:8]}-{sbx.id()[:12]}"
+        links = ns_links(sbx.key())
+        assert set(links) == {"lo", "eth0"}
+        eth0 = links["eth0"]
+        assert eth0.flags & IFF_UP and eth0.mac == ep.mac
+        assert eth0.mtu == 1500
+        assert {x for x in ns_addrs(sbx.key()) if x[0] != "lo"} == {
+            ("eth0", ep.addr)}
+        assert default_routes(sbx.key()) == [("10.171.0.1", "eth0")]
+        host = ns_links(netns)[ep.host_ifname]
+        assert host.master == br and host.flags & IFF_UP
+        assert host.alias == c.mark and host.group == nw.driver_state["group"]
+        assert ep.host_ifname == "veth" + ep.id()[:11]
+        assert {"hosts", "resolv.conf"} <= set(
+            os.listdir(os.path.dirname(sbx.hosts_path)))
+    # traffic across the bridge, both ways
+    data, peer, reply = udp_exchange(sa.key(), sb.key(), b.addr.ip, b"warm")
+    assert (data, peer, reply) == (b"warm", str(a.addr.ip), b"mraw")
+    r = nsexec(sa.key(), "ping", "-c", "1", "-W", "5", str(b.addr.ip))
+    assert r.returncode == 0, r.stdout + r.stderr
+    # no pooled veth left in the bridge beyond the pool's own
+    full(c, nw)
+    wired = {n for n, link in ns_links(netns).items()
+             if n.startswith("vpool")}
+    assert len(wired) == 4
+    assert ours(c, netns) == ({nw.driver_state["bridge"]} | wired | {
+        ep.host_ifname for ep in nw.endpoints()})
+
+
+def test_pooled_container_is_like_a_fresh_one(make_ctl, pooled, netns,
+                                              nsdir, tmp_path):
+    c, nw = pooled(2)
+    c.attach(nw, ["w"])
+    full(c, nw)
+    (ep,) = c.attach(nw, ["x"], create_option_ifname("eth7"))
+    sb = ep.sandbox()
+    fresh = make_ctl(data_dir=str(tmp_path / "other"),
+                     exec_root=os.path.join(nsdir, "other"))
+    nw2 = fresh.new_network("bridge", "n", ipv4=[IpamConf("10.172.0.0/24")])
+    fresh.attach(nw2, ["w"])
+    (ep2,) = fresh.attach(nw2, ["x"], create_option_ifname("eth7"))
+    sb2 = ep2.sandbox()
+    assert fresh.pool is None
+
+    def shape(path):
+        return repr(kernel_dump(path)).replace("10.172.", "10.171.") \
+            .replace(":0a:ac:00:", ":0a:ab:00:")
+    assert shape(sb.key()) == shape(sb2.key())
+    assert ns_links(sb.key())["eth7"].mac == ep.mac
+    # the same files, with the same text (but for the address)
+    d, d2 = os.path.dirname(sb.hosts_path), os.path.dirname(sb2.hosts_path)
+    assert sorted(os.listdir(d)) == sorted(os.listdir(d2))
+    for f in ("hosts", "resolv.conf"):
+        with open(os.path.join(d, f)) as a, open(os.path.join(d2, f)) as b:
+            assert a.read() == b.read().replace("10.172.", "10.171.")
+    assert set(ns_links(sb.key())) == {"lo", "eth7"}
+    for key in ("net/ipv6/conf/eth7/addr_gen_mode",
+                "net/ipv4/conf/all/forwarding"):
+        a = nsexec(sb.key(), "cat", f"/proc/sys/{key}").stdout
+        b = nsexec(ep2.sandbox().key(), "cat", f"/proc/sys/{key}").stdout
+        assert a == b, key
+
+
+def test_pool_refills_to_its_size(pooled):
+    c, nw = pooled(3)
+    full(c)
+    c.attach(nw, [f"c{i}" for i in range(5)])   # takes 3, makes 2
+    assert c.pool.stats["taken"] == 3
+    st = full(c, nw)
+    assert st["ready"] == 3
+    assert len(netns_files(c)) == 5 + 3
+    c.detach([f"c{i}" for i in range(5)])
+    assert len(netns_files(c)) == 3
+
+
+def test_pool_rewires_for_the_network_last_attached_to(pooled, netns):
+    c, nw = pooled(2)
+    c.attach(nw, ["a"])
+    full(c, nw)
+    nw2 = c.new_network("bridge", "m", ipv4=[IpamConf("10.173.0.0/24")])
+    c.attach(nw2, ["b"])
+    full(c, nw2)
+    assert not [n for n, link in ns_links(netns).items()
+                if n.startswith("vpool")
+                and link.master == ns_links(netns)[
+                    nw.driver_state["bridge"]].index]
+    # a deleted network's veths go
+    c.detach(["a", "b"])
+    nw2.delete()
+    until(lambda: c.pool.state()["wired"] == {}
+          and c.pool.ready() == 2, what="bare entries")
+    until(lambda: not [n for n in ns_links(netns) if n.startswith("vpool")],
+          what="no pooled veth left")
+
+
+def test_pool_zero_changes_nothing(make_ctl, netns):
+    c = make_ctl()
+    assert c.pool is None and c.config.warm_pool == 0
+    nw = c.new_network("bridge", "n", ipv4=[IpamConf("10.174.0.0/24")])
+    c.attach(nw, ["a"])
+    assert len(netns_files(c)) == 1
+    assert not os.listdir(os.path.join(c.config.exec_root, "intents"))
+    assert not [t for t in __import__("threading").enumerate()
+                if t.name == "libnetwork-pool"]
+    c.detach(["a"])
+    assert netns_files(c) == []
+
+
+def test_stop_deletes_the_pool(pooled, make_ctl, netns):
+    c, nw = pooled(3)
+    c.attach(nw, ["a"])
+    full(c, nw)
+    c.stop()
+    assert netns_files(c) == [os.path.basename(
+        c.sandbox_by_container("a").key())]
+    intents_dir = os.path.join(c.config.exec_root, "intents")
+    assert [f for f in os.listdir(intents_dir)
+            if not f.startswith(".")] == []
+    until(lambda: not [n for n in ns_links(netns) if n.startswith("vpool")],
+          what="pooled veths gone")
+    assert ours(c, netns) == {nw.driver_state["bridge"],
+                              c.sandbox_by_container("a").endpoints()[0]
+                              .host_ifname}
+    c2 = make_ctl(warm_pool=3)
+    assert c2.reconciled.pool_removed == []
+    assert c2.reconciled.namespaces_removed == []
+    assert c2.reconciled.links_removed == []
+    full(c2)
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "x", True, None, 10**6])
+def test_bad_pool_size(make_ctl, value):
+    with pytest.raises(InvalidParameter):
+        config.option_warm_pool(value)
+    with pytest.raises(InvalidParameter):
+        make_ctl(warm_pool=value)
+
+
+def test_option_warm_pool(make_ctl):
+    c = make_ctl(config.option_warm_pool(2))
+    assert c.config.warm_pool == 2
+    full(c)
