@@ -49,10 +49,6 @@ def creations(ops) -> list:
             out.append(["link", op.ns, op.name, op.group])
         elif t in (O.LinkAddMacvlan, O.LinkAddIpvlan):
             out.append(["link", op.netns or op.ns, op.name, op.group])
-        elif t is O.LinkSet and op.name is not None:
-            # a rename gives a link a name (a warm pool's veth its
-            # endpoint's): a live change's, for reconcile to leave alone
-            out.append(["link", op.ns, op.name, op.group])
     return out
 
 
@@ -226,9 +222,11 @@ def replay(c) -> None:
                     _undo_creations(c, rec["creates"])
                     c.reconciled.changes_undone += 1
             elif rec["kind"] == "pool":     # a warm pool left behind
-                _undo_creations(c, rec["creates"])
-                c.reconciled.pool_removed += [
-                    e[1] for e in rec["creates"] if e[0] == "netns"]
+                from .pool import unclaimed
+                gone = unclaimed(c, rec["creates"])
+                _undo_creations(c, gone)
+                c.reconciled.pool_removed += [e[1] for e in gone
+                                              if e[0] == "netns"]
             elif not _redo_teardown(c, rec):
                 continue                    # try again at the next start
             else:

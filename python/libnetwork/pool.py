@@ -23,12 +23,13 @@ is not the last one attached to, or is gone, are deleted).
 Ownership and crashes (docs/pool.md): every entry is written, before the
 kernel is asked for it, to the pool's own file among the intents
 (``<exec root>/intents/<id8>-<id>.json``, kind ``"pool"``), locked by the
-process for as long as it lives: reconcile in another process on the same
-store leaves those objects alone, and the next start after a crash deletes
-them (:func:`libnetwork.intents.replay`; ``reconciled.pool_removed``).  A
-take writes the entry into the taking change's intent first, then drops it
-from the pool's file: at every moment an entry is covered by one of them,
-and once the change commits it is a sandbox like any other.
+process for as long as it lives, so that reconcile in another process on
+the same store leaves those objects alone.  A take costs no write: the
+entry stays in the file until the change that took it has ended (the
+thread lets it go then, under the controller's lock), and the next start
+after a crash deletes what the file names that no record took over
+(:func:`unclaimed`; ``reconciled.pool_removed``) -- a committed sandbox's
+namespace and its endpoint's veth are recorded, the rest goes.
 :meth:`Pool.stop` (``Controller.stop``) deletes the entries and the file;
 what the kernel refuses to delete stays in the file for the next start.
 """
@@ -97,9 +98,9 @@ def _link(w: Wired) -> list:
 
 class _Record:
     """The pool's file among the intents: a head, ``{"creates": [...]}``
-    lines before entries are made, ``{"drops": [...]}`` lines when they are
-    taken or deleted (:func:`libnetwork.intents._read` subtracts them),
-    locked while the process lives."""
+    lines before entries are made, ``{"drops": [...]}`` lines once they
+    are deleted or their taker has ended (:func:`libnetwork.intents._read`
+    subtracts them), locked while the process lives."""
 
     def __init__(self, intents):
         self.enabled = intents.enabled
@@ -189,8 +190,9 @@ class Pool:
         self._c = c
         self._lock = threading.Lock()
         self._ready: list = []           # Entry, oldest first
+        self._taken: list = []           # ... taken, still in the file
+        self._kept: list = []            # ... the kernel would not delete
         self._making = 0                 # entries the thread is making
-        self._kept: list = []            # entries the kernel kept (deleting)
         self._hot: Optional[str] = None  # the network to wire veths for
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -211,7 +213,7 @@ class Pool:
 
     def state(self) -> dict:
         """What the pool holds: ``{"size", "ready", "wired" (network id ->
-        count), "paths"}``."""
+        count), "paths" (namespaces), "hosts" (veths' host ends)}``."""
         with self._lock:
             entries = list(self._ready)
         wired: dict = {}
@@ -219,15 +221,17 @@ class Pool:
             if e.wired is not None:
                 wired[e.wired.network] = wired.get(e.wired.network, 0) + 1
         return {"size": self.size, "ready": len(entries), "wired": wired,
-                "paths": [e.path for e in entries]}
+                "paths": [e.path for e in entries],
+                "hosts": [e.wired.host for e in entries
+                          if e.wired is not None]}
 
     # ---------------------------------------------------------- take
 
     def take(self, ch, nw, spec, n: int) -> list:
-        """Inside ``attach``'s change ``ch``: up to ``n`` entries for
-        sandboxes of ``spec`` joining ``nw`` (wired for it first, then
-        bare), handed over to the change: its intent covers them (then the
-        pool's file lets them go), its rollback deletes them."""
+        """Inside ``attach``'s change ``ch`` (under the controller's lock):
+        up to ``n`` entries for sandboxes of ``spec`` joining ``nw`` (wired
+        for it first, then bare).  They stay in the pool's file until the
+        change has ended; its rollback deletes them."""
         if (n <= 0 or spec.use_default_sandbox
                 or spec.netns_path is not None or self._stopping.is_set()):
             return []
@@ -239,16 +243,14 @@ class Pool:
                    if e.wired is not None and e.wired.network == nw.id()]
             if len(got) < n:
                 got += [e for e in self._ready if e.wired is None]
-            got = got[:n]
+            del got[n:]
             if got:
                 taken = set(map(id, got))
                 self._ready = [e for e in self._ready if id(e) not in taken]
+                self._taken += got
         self._wake.set()
         if not got:
             return []
-        creates = [x for e in got for x in e.creates()]
-        ch._intent.covers(creates)      # first: always covered by one
-        self._record.drop(creates)
         self.stats["taken"] += len(got)
         backend = self._c.backend
 
@@ -267,6 +269,7 @@ class Pool:
         self._wake.set()
         if self._thread is not threading.current_thread():
             self._thread.join()
+        self._settle()
         with self._lock:
             entries, self._ready = self._ready + self._kept, []
             self._kept = []
@@ -283,12 +286,9 @@ class Pool:
             self._wake.wait(_LOOK)
             self._wake.clear()
             while not self._stopping.is_set():
-                with self._c._lock:     # after the change that woke us
-                    pass
-                if self._stopping.is_set():
-                    return
                 try:
-                    if not self._step():
+                    self._settle()      # after the change that woke us
+                    if self._stopping.is_set() or not self._step():
                         backoff = 0.0
                         break
                 except Exception as exc:    # noqa: BLE001 - logged, retried
@@ -297,6 +297,16 @@ class Pool:
                     backoff = min(max(backoff * 2, _BACKOFF[0]), _BACKOFF[1])
                     if self._stopping.wait(backoff):
                         return
+
+    def _settle(self) -> None:
+        """Let the file forget the entries taken by changes that have
+        ended (committed: their records own them; rolled back: deleted).
+        Every take happens under the controller's lock: whatever was
+        taken before we hold it was taken by a change that has ended."""
+        with self._c._lock:
+            with self._lock:
+                done, self._taken = self._taken, []
+        self._record.drop([x for e in done for x in e.creates()])
 
     def _step(self) -> bool:
         """One batch of work: delete entries wired for a network that is
@@ -338,7 +348,8 @@ class Pool:
 
     def _live(self) -> list:
         with self._lock:
-            return [x for e in self._ready + self._kept for x in e.creates()]
+            return [x for e in self._ready + self._taken + self._kept
+                    for x in e.creates()]
 
     def _new(self) -> Entry:
         sid = osl.new_id()
@@ -358,7 +369,7 @@ class Pool:
             if fresh:
                 steps += osl.namespace_steps(e.path)
             if nw is not None:
-                host = "vpool" + secrets.token_hex(5)
+                host = "veth" + secrets.token_hex(6)[:11]   # as any
                 plan = c._drivers[nw.type()].prewire(nw, e.path, host, PEER)
                 veths.append((e, Wired(nw.id(), host, 0, PEER, 0,
                                        nw.driver_state["group"]),
@@ -401,6 +412,18 @@ class Pool:
             self._kept += [e for e in left if e not in self._kept]
         self._record.drop([x for e in entries if e not in left
                            for x in e.creates()])
+
+
+def unclaimed(c, creates: list) -> list:
+    """At start, of a pool's file left behind (``creates``: its intent
+    entries): those no record took over -- a namespace no sandbox record
+    has as its key, a link no endpoint record names as its host end."""
+    keys = {sb.key() for sb in c._sandboxes.values()}
+    hosts = {getattr(ep, "host_ifname", None)
+             for nw in c._networks.values() for ep in nw.endpoints()}
+    return [e for e in creates
+            if (e[0] == "netns" and e[1] not in keys)
+            or (e[0] == "link" and e[2] not in hosts)]
 
 
 def _apply(backend, steps: list, root) -> dict:

@@ -49,6 +49,16 @@ def ours(c, netns) -> set:
     return {n for n, link in ns_links(netns).items() if link.alias == c.mark}
 
 
+def unrecorded(c, netns) -> set:
+    """Root links with the controller's mark that no network or endpoint
+    record names: the pool's veths, or leaks."""
+    named = set()
+    for nw in c.networks():
+        named.add(nw.driver_state["bridge"])
+        named |= {ep.host_ifname for ep in nw.endpoints()}
+    return ours(c, netns) - named
+
+
 @pytest.fixture
 def pooled(make_ctl):
     def make(size=4, **kw):
@@ -96,7 +106,7 @@ def test_attach_from_pool_gives_a_working_container(pooled, netns):
         host = ns_links(netns)[ep.host_ifname]
         assert host.master == br and host.flags & IFF_UP
         assert host.alias == c.mark and host.group == nw.driver_state["group"]
-        assert ep.host_ifname == "veth" + ep.id()[:11]
+        assert len(ep.host_ifname) == 15 and ep.host_ifname[:4] == "veth"
         assert {"hosts", "resolv.conf"} <= set(
             os.listdir(os.path.dirname(sbx.hosts_path)))
     # traffic across the bridge, both ways
@@ -106,11 +116,12 @@ def test_attach_from_pool_gives_a_working_container(pooled, netns):
     assert r.returncode == 0, r.stdout + r.stderr
     # no pooled veth left in the bridge beyond the pool's own
     full(c, nw)
-    wired = {n for n, link in ns_links(netns).items()
-             if n.startswith("vpool")}
-    assert len(wired) == 4
-    assert ours(c, netns) == ({nw.driver_state["bridge"]} | wired | {
-        ep.host_ifname for ep in nw.endpoints()})
+    st = full(c, nw)
+    assert unrecorded(c, netns) == set(st["hosts"]) and len(st["hosts"]) == 4
+    br = ns_links(netns)[nw.driver_state["bridge"]].index
+    for host in st["hosts"]:                # in the bridge, down
+        link = ns_links(netns)[host]
+        assert link.master == br and not link.flags & IFF_UP
 
 
 def test_pooled_container_is_like_a_fresh_one(make_ctl, pooled, netns,
@@ -166,17 +177,16 @@ def test_pool_rewires_for_the_network_last_attached_to(pooled, netns):
     nw2 = c.new_network("bridge", "m", ipv4=[IpamConf("10.173.0.0/24")])
     c.attach(nw2, ["b"])
     full(c, nw2)
-    assert not [n for n, link in ns_links(netns).items()
-                if n.startswith("vpool")
-                and link.master == ns_links(netns)[
-                    nw.driver_state["bridge"]].index]
+    st = full(c, nw2)
+    assert unrecorded(c, netns) == set(st["hosts"])
+    br2 = ns_links(netns)[nw2.driver_state["bridge"]].index
+    assert {ns_links(netns)[h].master for h in st["hosts"]} == {br2}
     # a deleted network's veths go
     c.detach(["a", "b"])
     nw2.delete()
     until(lambda: c.pool.state()["wired"] == {}
           and c.pool.ready() == 2, what="bare entries")
-    until(lambda: not [n for n in ns_links(netns) if n.startswith("vpool")],
-          what="no pooled veth left")
+    until(lambda: not unrecorded(c, netns), what="no pooled veth left")
 
 
 def test_pool_zero_changes_nothing(make_ctl, netns):
@@ -202,8 +212,7 @@ def test_stop_deletes_the_pool(pooled, make_ctl, netns):
     intents_dir = os.path.join(c.config.exec_root, "intents")
     assert [f for f in os.listdir(intents_dir)
             if not f.startswith(".")] == []
-    until(lambda: not [n for n in ns_links(netns) if n.startswith("vpool")],
-          what="pooled veths gone")
+    until(lambda: not unrecorded(c, netns), what="pooled veths gone")
     assert ours(c, netns) == {nw.driver_state["bridge"],
                               c.sandbox_by_container("a").endpoints()[0]
                               .host_ifname}

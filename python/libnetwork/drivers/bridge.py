@@ -320,10 +320,12 @@ class BridgeDriver(Driver):
     def _join_prewired(self, nw, ep, ns, ifname, gateway, w):
         """:meth:`join` with the veth made ahead (:meth:`prewire`): the
         sandbox end gets its name, MAC, addresses, routes and comes up,
-        then the host end its name and comes up -- the same kernel state
-        as a join, from two messages and the addresses and routes."""
-        st = nw.driver_state
+        then the host end comes up -- the same kernel state as a join,
+        from two messages and the addresses and routes.  The host end
+        keeps the name the pool gave it (``veth`` and 11 hex digits, as
+        any: renaming costs the kernel more than the rest of the join)."""
         peer = w.peer_index
+        ep.host_ifname = w.host
         plan = [Step(O.LinkSet(peer, name=None if ifname == w.peer
                                else ifname, mac=ep.mac, up=True, ns=ns),
                      O.LinkDel(w.host_index), Phase.SANDBOX_CONFIG)]
@@ -333,8 +335,7 @@ class BridgeDriver(Driver):
                                  phase=Phase.SANDBOX_CONFIG))
         if gateway:
             plan += gateway_routes(nw, ep, ns, peer)
-        plan.append(Step(O.LinkSet(w.host_index, name=ep.host_ifname,
-                                   group=st["group"], up=True),
+        plan.append(Step(O.LinkSet(w.host_index, up=True),
                          phase=Phase.ROOT_UP))
         return plan
 
