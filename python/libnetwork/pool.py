@@ -213,14 +213,18 @@ class Pool:
 
     def state(self) -> dict:
         """What the pool holds: ``{"size", "ready", "wired" (network id ->
-        count), "paths" (namespaces), "hosts" (veths' host ends)}``."""
+        count), "making" (entries being made or changed), "hot" (the
+        network it wires for), "paths" (namespaces), "hosts" (veths' host
+        ends)}``."""
         with self._lock:
             entries = list(self._ready)
+            making = self._making
         wired: dict = {}
         for e in entries:
             if e.wired is not None:
                 wired[e.wired.network] = wired.get(e.wired.network, 0) + 1
         return {"size": self.size, "ready": len(entries), "wired": wired,
+                "making": making, "hot": self._hot,
                 "paths": [e.path for e in entries],
                 "hosts": [e.wired.host for e in entries
                           if e.wired is not None]}
