@@ -235,3 +235,62 @@ def test_option_warm_pool(make_ctl):
     c = make_ctl(config.option_warm_pool(2))
     assert c.config.warm_pool == 2
     full(c)
+
+
+def test_a_batch_takes_what_the_pool_has(pooled, netns):
+    c, nw = pooled(4)
+    c.attach(nw, ["w"])
+    st = full(c, nw)
+    ids = [f"b{i}" for i in range(12)]
+    taken = c.pool.stats["taken"]
+    eps = c.attach(nw, ids)
+    assert c.pool.stats["taken"] == taken + 4
+    keys = {ep.sandbox().key() for ep in eps}
+    assert len(keys & set(st["paths"])) == 4
+    br = ns_links(netns)[nw.driver_state["bridge"]].index
+    for ep in eps:
+        sb = ep.sandbox()
+        assert set(ns_links(sb.key())) == {"lo", "eth0"}
+        assert ("eth0", ep.addr) in ns_addrs(sb.key())
+        assert default_routes(sb.key()) == [("10.171.0.1", "eth0")]
+        host = ns_links(netns)[ep.host_ifname]
+        assert host.master == br and host.flags & IFF_UP
+    a, b = eps[0].sandbox(), eps[-1].sandbox()   # pooled and fresh
+    data, _, _ = udp_exchange(a.key(), b.key(), eps[-1].addr.ip, b"mix")
+    assert data == b"mix"
+    full(c, nw)
+    c.detach(ids + ["w"])
+    assert sorted(netns_files(c)) == sorted(
+        os.path.basename(p) for p in c.pool.state()["paths"])
+
+
+def test_a_failed_attach_gives_nothing_back(pooled, netns):
+    from libnetwork.errors import LibnetworkError, SandboxExists
+    c, nw = pooled(2)
+    c.attach(nw, ["a"])
+    st = full(c, nw)
+    with pytest.raises(SandboxExists):
+        c.attach(nw, ["b", "a"])              # refused after the take
+    assert not any(os.path.exists(p) for p in st["paths"])
+    with pytest.raises(LibnetworkError):
+        c.attach(nw, ["c"], create_option_ifname("lo"))   # the kernel's
+    assert [sb.container_id() for sb in c.sandboxes()] == ["a"]
+    assert [ep.name() for ep in nw.endpoints()] == ["a"]
+    st = full(c, nw)
+    assert sorted(netns_files(c)) == sorted(
+        [os.path.basename(c.sandbox_by_container("a").key())]
+        + [os.path.basename(p) for p in st["paths"]])
+    assert unrecorded(c, netns) == set(st["hosts"])
+    (ep,) = c.attach(nw, ["b"])
+    assert set(ns_links(ep.sandbox().key())) == {"lo", "eth0"}
+
+
+def test_sandboxes_of_other_kinds_do_not_take(pooled, make_ctl):
+    c, nw = pooled(2)
+    full(c)
+    host = c.new_network("host", "h")
+    c.attach(host, ["h1"], use_default_sandbox=True)
+    sb = c.new_sandbox("plain")
+    assert c.pool.stats["taken"] == 0
+    assert sb.key() not in c.pool.state()["paths"]
+    assert c.pool.ready() == 2
