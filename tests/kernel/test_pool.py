@@ -294,3 +294,32 @@ def test_sandboxes_of_other_kinds_do_not_take(pooled, make_ctl):
     assert c.pool.stats["taken"] == 0
     assert sb.key() not in c.pool.state()["paths"]
     assert c.pool.ready() == 2
+
+
+def test_threads_attaching_while_the_pool_refills(pooled, netns):
+    import threading
+    c, nw = pooled(3)
+    errors = []
+
+    def work(t):
+        try:
+            for i in range(8):
+                ids = [f"t{t}-{i}-{k}" for k in range(1 + i % 3)]
+                eps = c.attach(nw, ids)
+                for ep in eps:
+                    assert "eth0" in ns_links(ep.sandbox().key())
+                c.detach(ids)
+        except Exception as exc:        # noqa: BLE001 - reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert c.pool.stats["taken"] > 0
+    st = full(c, nw)
+    assert c.sandboxes() == [] and nw.endpoints() == []
+    assert netns_files(c) == sorted(os.path.basename(p) for p in st["paths"])
+    until(lambda: unrecorded(c, netns) == set(st["hosts"]),
+          what="only the pool's veths unrecorded")
