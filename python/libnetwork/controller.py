@@ -256,7 +256,9 @@ class Controller:
             osl.commit_sandboxes(self, ch, sbs, hosts=False, save=False)
             self._commit_endpoints(ch, network, eps, save=False)
             commit(ch)
-            return eps
+        if self.pool is not None:
+            self.pool.refill()      # after the change, not during it
+        return eps
 
     def detach(self, container_ids, wait: bool = True) -> None:
         """Undo :meth:`attach`: every sandbox of these containers and every

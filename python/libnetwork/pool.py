@@ -235,7 +235,8 @@ class Pool:
         """Inside ``attach``'s change ``ch`` (under the controller's lock):
         up to ``n`` entries for sandboxes of ``spec`` joining ``nw`` (wired
         for it first, then bare).  They stay in the pool's file until the
-        change has ended; its rollback deletes them."""
+        change has ended; its rollback deletes them.  The caller wakes the
+        thread (:meth:`refill`) after the change."""
         if (n <= 0 or spec.use_default_sandbox
                 or spec.netns_path is not None or self._stopping.is_set()):
             return []
@@ -252,17 +253,22 @@ class Pool:
                 taken = set(map(id, got))
                 self._ready = [e for e in self._ready if id(e) not in taken]
                 self._taken += got
-        self._wake.set()
         if not got:
             return []
         self.stats["taken"] += len(got)
         backend = self._c.backend
 
         def rollback():
+            self._wake.set()
             if self._delete(backend, got):
                 raise OSError(errno.EBUSY, "pooled namespaces stay")
         ch.on_undo(rollback)
         return got
+
+    def refill(self) -> None:
+        """Wake the thread (``attach`` calls it once its change has ended:
+        the thread then does not contend with the change)."""
+        self._wake.set()
 
     # ---------------------------------------------------------- stop
 
