@@ -15,7 +15,7 @@ from kernel_util import drop_netns, make_netns
 SANDBOX_KEYS = {"id", "container", "key", "hostname", "endpoints"}
 REPORT_KEYS = {"namespaces_removed", "links_removed", "sandboxes_forgotten",
                "endpoints_left", "networks_repaired", "changes_undone",
-               "teardowns_finished"}
+               "teardowns_finished", "pool_removed"}
 
 
 def test_sandbox_commands(cli, ctl_on):

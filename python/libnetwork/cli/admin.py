@@ -15,6 +15,7 @@ _LINES = (                      # Report field, what a human line says
     ("endpoints_left", "endpoint {} left its sandbox (its interface was "
      "gone)"),
     ("networks_repaired", "recreated the kernel objects of network {}"),
+    ("pool_removed", "removed warm pool namespace {} (a crash left it)"),
 )
 _GC = ("namespaces_removed", "links_removed")
 
