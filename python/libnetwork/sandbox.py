@@ -200,7 +200,7 @@ class Sandbox:
 
     __slots__ = ("_c", "_id", "_container_id", "_key", "spec", "created",
                  "endpoint_ids", "gw_endpoint", "_hosts", "_resolv",
-                 "__weakref__")
+                 "prewired", "__weakref__")
 
     def __init__(self, controller, id_, container_id, key, spec, created=0.0):
         self._c = controller
@@ -216,6 +216,8 @@ class Sandbox:
         # usual, derived when asked: nothing stored per sandbox)
         self._hosts = spec.hosts_path
         self._resolv = spec.resolv_conf_path
+        #: a warm pool's veth for the first join (pool.py), else None
+        self.prewired = None
 
     def _own_key(self) -> str:
         c = self._c

@@ -323,3 +323,19 @@ def test_threads_attaching_while_the_pool_refills(pooled, netns):
     assert netns_files(c) == sorted(os.path.basename(p) for p in st["paths"])
     until(lambda: unrecorded(c, netns) == set(st["hosts"]),
           what="only the pool's veths unrecorded")
+
+
+def test_detach_without_waiting_of_pooled_containers(pooled, netns):
+    from libnetwork import reaper
+    c, nw = pooled(3)
+    c.attach(nw, ["w"])
+    st = full(c, nw)
+    eps = c.attach(nw, ["a", "b"])
+    assert {ep.sandbox().key() for ep in eps} <= set(st["paths"])
+    c.detach(["a", "b", "w"], wait=False)
+    assert reaper.wait(c, timeout=30)
+    st = full(c, nw)
+    assert c.sandboxes() == [] and nw.endpoints() == []
+    assert netns_files(c) == sorted(os.path.basename(p) for p in st["paths"])
+    until(lambda: unrecorded(c, netns) == set(st["hosts"]),
+          what="only the pool's veths unrecorded")
