@@ -10,7 +10,8 @@ with ``lo`` up -- made by the same steps as a sandbox's
 (:func:`libnetwork.osl.namespace_steps`).  When the network last attached
 to is a bridge network, each also holds a veth into it (the driver's
 ``prewire``: host end in the bridge, marked, down; sandbox end ``eth0``,
-down), so that the join only names, addresses, routes and brings up.
+down), so that the join only sets the MAC (and a name other than
+``eth0``, if asked), addresses, routes and brings both ends up.
 
 ``attach`` takes what the pool has (entries wired for its network first,
 then bare ones) and creates the rest as without a pool; a daemon thread
@@ -49,7 +50,7 @@ from . import marks, osl
 from .backends import ops as O
 from .plan import bulk_delete, group_sandbox_steps, undo
 
-__all__ = ["Pool", "Entry", "Wired", "BATCH", "PEER"]
+__all__ = ["Pool", "Entry", "Wired", "unclaimed", "BATCH", "PEER"]
 
 log = logging.getLogger("libnetwork")
 
