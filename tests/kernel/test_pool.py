@@ -7,6 +7,7 @@ are bounded polls on the pool's state, never timing assertions.
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import pytest
@@ -15,7 +16,7 @@ from libnetwork import IpamConf, config, create_option_ifname
 from libnetwork.errors import InvalidParameter
 
 from cnm_util import *  # noqa: F401,F403
-from cnm_util import (IFF_UP, Oracle, default_routes, is_netns, kernel_dump,
+from cnm_util import (IFF_UP, default_routes, is_netns, kernel_dump,
                       ns_addrs, ns_links, nsexec, udp_exchange)
 
 
@@ -196,7 +197,7 @@ def test_pool_zero_changes_nothing(make_ctl, netns):
     c.attach(nw, ["a"])
     assert len(netns_files(c)) == 1
     assert not os.listdir(os.path.join(c.config.exec_root, "intents"))
-    assert not [t for t in __import__("threading").enumerate()
+    assert not [t for t in threading.enumerate()
                 if t.name == "libnetwork-pool"]
     c.detach(["a"])
     assert netns_files(c) == []
@@ -297,7 +298,6 @@ def test_sandboxes_of_other_kinds_do_not_take(pooled, make_ctl):
 
 
 def test_threads_attaching_while_the_pool_refills(pooled, netns):
-    import threading
     c, nw = pooled(3)
     errors = []
 
