@@ -35,6 +35,7 @@ from typing import Optional
 
 from . import (allocation, checks, intents, join, marks, osl, pool,
                reaper, reconcile, sync, teardown)
+from . import sandbox_files as files
 from .backends import select as select_backend
 from .checks import mac as _check_mac, name as _check_name
 from .config import Config
@@ -90,6 +91,8 @@ class Controller:
         self.reconciled = reconcile.Report()
         self.netns_dir = os.path.join(config.exec_root, "netns")
         self.files_dir = os.path.join(config.exec_root, "sandboxes")
+        #: the sandboxes' resolv.conf, built once per host file and options
+        self.resolv_cache = files.ResolvCache()
         makedirs(self.netns_dir, 0o755)
         makedirs(self.files_dir, 0o755)
         self.backend = select_backend(config.backend,

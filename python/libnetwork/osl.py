@@ -114,7 +114,7 @@ def commit_sandboxes(c, ch, sbs, hosts=True, save=True) -> None:
     the store (undone with the change; ``save=False``: the caller writes
     the records).  One batch reads the host's
     resolv.conf once and builds each distinct resolv.conf once."""
-    cache = files.ResolvCache()
+    cache = c.resolv_cache
     records = []
     for sb in sbs:
         d = files_dir(c, sb)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import os
 import re
 from typing import Optional, Sequence, Union
 
@@ -257,23 +258,40 @@ def host_resolv_conf_path(default: str = HOST_RESOLV_CONF,
 
 
 class ResolvCache:
-    """The resolv.conf contents of one batch of sandboxes: the host's file
-    is read once and each distinct set of options is built and hashed
-    once, however many sandboxes share it."""
+    """The resolv.conf contents the sandboxes get: the host's file is read
+    again only when it changed (its inode, size or mtime differ) and each
+    distinct set of options is built and hashed once, however many
+    sandboxes share it.  A controller keeps one."""
 
     __slots__ = ("_host", "_built")
+    _MAX = 64                           # distinct option sets kept
 
     def __init__(self):
-        self._host: dict = {}           # host path -> its text
+        self._host: dict = {}           # host path -> (its stat, its text)
         self._built: dict = {}          # arguments -> (content, data, hash)
 
+    def _host_text(self, path: str) -> str:
+        try:
+            st = os.stat(path)
+            sig = (st.st_ino, st.st_size, st.st_mtime_ns)
+        except OSError:
+            sig = None
+        known = self._host.get(path)
+        if known is not None and known[0] == sig:
+            return known[1]
+        # changed (or new): what was built from the old text goes
+        self._built = {k: v for k, v in self._built.items() if k[0] != path}
+        text = read_or_empty(path)
+        self._host[path] = (sig, text)
+        return text
+
     def get(self, host_resolv: str, dns, search, options, ipv6: bool):
+        host = self._host_text(host_resolv)
         key = (host_resolv, _key(dns), _key(search), _key(options), ipv6)
         hit = self._built.get(key)
         if hit is None:
-            host = self._host.get(host_resolv)
-            if host is None:
-                host = self._host[host_resolv] = read_or_empty(host_resolv)
+            if len(self._built) >= self._MAX:
+                self._built.clear()
             content = resolv_conf_content(host, dns=dns, search=search,
                                           options=options, ipv6=ipv6)
             data = encode(content)
