@@ -274,7 +274,15 @@ class Controller:
         cids = checks.container_ids(container_ids)
         if not wait:
             return teardown.delete_sandboxes_async(self, cids)
-        sbs = [self.sandbox_by_container(c) for c in cids]
+        for cid in cids:
+            checks.container_id(cid)
+        self._look()                      # once, not once per container
+        sbs = []
+        for cid in cids:
+            sb = self._by_container.get(cid)
+            if sb is None:
+                raise NoSuchSandbox(f"no sandbox for container {cid!r}")
+            sbs.append(sb)
         teardown.delete_sandboxes(self, sbs, delete_endpoints=True)
 
     def stop(self) -> None:

@@ -27,22 +27,28 @@ _libc.setns.argtypes = (ctypes.c_int, ctypes.c_int)
 def _write_here(key: str, value: str, missing_ok: bool = False):
     """(errno, message, previous value) of one write in this thread's
     namespace."""
-    path = os.path.join(PROC_SYS, key)
-    if missing_ok and not os.path.exists(path):
-        return 0, "", None
+    path = f"{PROC_SYS}/{key}"
     try:
-        with open(path, "r+") as f:
-            old = f.read().strip()
-            if old != value:
-                f.seek(0)
-                f.write(value)
-                f.flush()
-                log.info("sysctl %s: %s -> %s", key.replace("/", "."), old,
-                         value)
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        if missing_ok:
+            return 0, "", None
+        return E.ENOENT, f"{path}: {os.strerror(E.ENOENT)}", None
+    except OSError as exc:
+        err = exc.errno or E.EIO
+        return err, f"{path}: {os.strerror(err)}", None
+    try:
+        old = os.read(fd, 4096).decode(errors="replace").strip()
+        if old != value:
+            os.pwrite(fd, value.encode(), 0)    # a sysctl is written at 0
+            log.info("sysctl %s: %s -> %s", key.replace("/", "."), old,
+                     value)
         return 0, "", old
     except OSError as exc:
         err = exc.errno or E.EIO
         return err, f"{path}: {os.strerror(err)}", None
+    finally:
+        os.close(fd)
 
 
 def write(ns, items: list) -> list:
