@@ -108,7 +108,11 @@ class World:
             f"{len(self.c.sandboxes())} sandboxes, want {n}"
         eps = sum(len(nw.endpoints()) for nw in self.nets)
         assert eps == n, f"{eps} endpoints, want {n}"
-        assert len(os.listdir(self.c.netns_dir)) == n
+        bound = set(os.listdir(self.c.netns_dir))
+        keys = {os.path.basename(sb.key()) for sb in self.c.sandboxes()}
+        assert keys <= bound, f"{len(keys - bound)} namespaces missing"
+        if getattr(self.c, "pool", None) is None:   # else: pooled ones too
+            assert len(bound) == n, f"{len(bound)} namespaces, want {n}"
 
     def stop(self) -> float:
         """``stop()`` (which waits for a reaper where there is one);

@@ -384,6 +384,8 @@ class Backend(abc.ABC):
         This one filters a dump; a backend that can ask for one link at a
         time does (the cost then follows len(names), not the namespace)."""
         names = set(names)
+        if not names:
+            return []
         return [link for link in self.links(ns) if link.name in names]
 
     @abc.abstractmethod
