@@ -252,13 +252,20 @@ class Controller:
                 if self.pool else ()
             sbs, plan = osl.plan_sandboxes(self, cids, spec, pooled)
             eps = self._prep_endpoints(ch, network, cids, ep_opts, ep_kw)
-            join_plan, commit = join.plan_joins(self, list(zip(eps, sbs)),
-                                                fresh=True)
-            ch.apply(plan + join_plan + self._publish(network, eps))
-            # the join commit writes the records and hosts files once
-            osl.commit_sandboxes(self, ch, sbs, hosts=False, save=False)
+            pairs = list(zip(eps, sbs))
+            join_plan, commit = join.plan_joins(self, pairs, fresh=True)
+            # the sandboxes' files are written while the kernel wires them
+            writer = osl.write_files(self, ch, pairs)
+            try:
+                ch.apply(plan + join_plan + self._publish(network, eps))
+            except BaseException:
+                writer.wait(quiet=True)
+                raise
+            writer.wait()
+            # the join commit writes the records once
+            osl.commit_sandboxes(self, ch, sbs, save=False, written=True)
             self._commit_endpoints(ch, network, eps, save=False)
-            commit(ch)
+            commit(ch, hosts=False)
         if self.pool is not None:
             self.pool.refill()      # after the change, not during it
         return eps

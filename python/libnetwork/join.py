@@ -69,7 +69,7 @@ def plan_joins(c, pairs, fresh=False):
         plan += steps
         staged.append((ep, sb, ifname))
 
-    def commit(ch):
+    def commit(ch, hosts=True):
         records = []
         for ep, sb, ifname in staged:
             record_join(c, ch, ep, sb, ifname, gw_new.get(sb.id()) is ep,
@@ -77,8 +77,9 @@ def plan_joins(c, pairs, fresh=False):
         c.store.put_many("endpoint", records)
         sbs = list({id(sb): sb for _, sb, _ in staged}.values())
         c.store.put_many("sandbox", [(sb.id(), sb.to_json()) for sb in sbs])
-        for sb in sbs:
-            osl.write_hosts(sb)
+        if hosts:
+            for sb in sbs:
+                osl.write_hosts(sb)
     return plan, commit
 
 

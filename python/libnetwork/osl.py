@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import threading
 import time
 
 from . import checks, marks
@@ -109,35 +110,17 @@ def files_dir(c, sb) -> str:
     return os.path.join(c.files_dir, sb.id())
 
 
-def commit_sandboxes(c, ch, sbs, hosts=True, save=True) -> None:
+def commit_sandboxes(c, ch, sbs, hosts=True, save=True,
+                     written=False) -> None:
     """Write the sandboxes' files and register them in the controller and
     the store (undone with the change; ``save=False``: the caller writes
-    the records).  One batch reads the host's
-    resolv.conf once and builds each distinct resolv.conf once."""
-    cache = c.resolv_cache
+    the records; ``written``: :func:`write_files` did the files).  One
+    controller builds each distinct resolv.conf once."""
     records = []
     for sb in sbs:
-        d = files_dir(c, sb)
-        fresh = _mkdir(d)
-        ch.on_undo(lambda d=d: shutil.rmtree(d, ignore_errors=True))
-        sb.hosts_path = sb.spec.hosts_path or os.path.join(d, "hosts")
-        sb.resolv_conf_path = (sb.spec.resolv_conf_path
-                               or os.path.join(d, "resolv.conf"))
-        if hosts:
-            write_hosts(sb)
-        ipv6 = any(ep._nw.spec.enable_ipv6 for ep in sb.endpoints())
-        own = sb.spec.resolv_conf_path is None
-        if (fresh and own) or not os.path.exists(sb.resolv_conf_path):
-            files.build_resolv_conf(
-                sb.resolv_conf_path, host_resolv=c.config.host_resolv_conf,
-                dns=sb.spec.dns or None, search=sb.spec.dns_search or None,
-                options=sb.spec.dns_options or None, ipv6=ipv6,
-                cache=cache, parent=not own)
-        else:   # a refresh leaves a resolv.conf the user edited alone
-            files.update_resolv_conf(
-                sb.resolv_conf_path, host_resolv=c.config.host_resolv_conf,
-                dns=sb.spec.dns or None, search=sb.spec.dns_search or None,
-                options=sb.spec.dns_options or None, ipv6=ipv6)
+        if not written:
+            _undo_dir(ch, c, sb)
+            _files(c, sb, None if hosts else False)
         c._sandboxes[sb.id()] = sb
         c._by_container[sb.container_id()] = sb
         if save:
@@ -152,6 +135,89 @@ def commit_sandboxes(c, ch, sbs, hosts=True, save=True) -> None:
                 if path:
                     files.forget_path(path)
     ch.on_undo(undo)
+
+
+def _undo_dir(ch, c, sb) -> None:
+    d = files_dir(c, sb)
+    ch.on_undo(lambda d=d: shutil.rmtree(d, ignore_errors=True))
+
+
+def _files(c, sb, ep) -> None:
+    """One sandbox's directory and files: ``ep`` None: the hosts file from
+    its endpoints; False: no hosts file; an endpoint: from it (the one it
+    is about to join)."""
+    d = files_dir(c, sb)
+    fresh = _mkdir(d)
+    sb.hosts_path = sb.spec.hosts_path or os.path.join(d, "hosts")
+    sb.resolv_conf_path = (sb.spec.resolv_conf_path
+                           or os.path.join(d, "resolv.conf"))
+    if ep is None:
+        write_hosts(sb)
+    elif ep is not False:
+        _hosts(sb, ep.addr.ip if ep.addr is not None else None,
+               ep.addr6.ip if ep.addr6 is not None else None)
+    ipv6 = any(e._nw.spec.enable_ipv6 for e in sb.endpoints())
+    own = sb.spec.resolv_conf_path is None
+    if (fresh and own) or not os.path.exists(sb.resolv_conf_path):
+        files.build_resolv_conf(
+            sb.resolv_conf_path, host_resolv=c.config.host_resolv_conf,
+            dns=sb.spec.dns or None, search=sb.spec.dns_search or None,
+            options=sb.spec.dns_options or None, ipv6=ipv6,
+            cache=c.resolv_cache, parent=not own)
+    else:   # a refresh leaves a resolv.conf the user edited alone
+        files.update_resolv_conf(
+            sb.resolv_conf_path, host_resolv=c.config.host_resolv_conf,
+            dns=sb.spec.dns or None, search=sb.spec.dns_search or None,
+            options=sb.spec.dns_options or None, ipv6=ipv6)
+
+
+class _Writer(threading.Thread):
+    """:func:`write_files` on a thread of its own."""
+
+    def __init__(self, c, pairs):
+        super().__init__(name="libnetwork-files", daemon=True)
+        self._c, self._pairs, self.error = c, pairs, None
+
+    def run(self):
+        try:
+            for ep, sb in self._pairs:
+                _files(self._c, sb, ep)
+        except BaseException as exc:        # noqa: BLE001 - handed over
+            self.error = exc
+
+    def wait(self, quiet=False):
+        self.join()
+        if self.error is not None and not quiet:
+            raise self.error
+
+
+class _Done:
+    error = None
+
+    def wait(self, quiet=False):
+        pass
+
+
+#: from this many sandboxes on, their files are written on a thread while
+#: the kernel wires them (the thread costs more than a few files)
+FILES_THREAD_MIN = 32
+
+
+def write_files(c, ch, pairs):
+    """The directories and files of fresh sandboxes, each about to join
+    the endpoint it is paired with (``[(endpoint, sandbox)]``): written
+    at once for a few, on a thread for many (the caller's plan runs in
+    the kernel meanwhile, without the GIL).  Returns what to ``wait()``
+    on; its error is raised there.  Undone with the change."""
+    for _, sb in pairs:
+        _undo_dir(ch, c, sb)
+    if len(pairs) < FILES_THREAD_MIN:
+        for ep, sb in pairs:
+            _files(c, sb, ep)
+        return _Done()
+    w = _Writer(c, list(pairs))
+    w.start()
+    return w
 
 
 def _mkdir(d: str) -> bool:
@@ -185,6 +251,10 @@ def write_hosts(sb) -> None:
             ip = ep.addr.ip
         if ep.addr6 is not None and ip6 is None:
             ip6 = ep.addr6.ip
+    _hosts(sb, ip, ip6)
+
+
+def _hosts(sb, ip, ip6) -> None:
     kw = dict(ip=ip, ip6=ip6, hostname=sb.spec.hostname,
               domainname=sb.spec.domainname, extra_hosts=sb.spec.extra_hosts)
     try:        # the directory of our own hosts file exists

@@ -263,31 +263,29 @@ class BridgeDriver(Driver):
         # watch then waits an RCU grace period for it, holding RTNL
         plan = [Step(veth, O.LinkDel(ep.host_ifname), Phase.ROOT_CREATE,
                      explain)]
-        if not nw.spec.enable_ipv6:
-            # no IPv6 on the host end of an IPv4-only network: otherwise
-            # each end brought up adds a multicast route to the host's one
-            # IPv6 table, and every later up walks that whole table
-            # (fib6_ifup), so the cost per container grows with their count
-            plan.append(Step(O.Sysctl(
-                f"net/ipv6/conf/{ep.host_ifname}/disable_ipv6", "1",
-                missing_ok=True), phase=Phase.ROOT_CONFIG))
+        v4only = not nw.spec.enable_ipv6
+        if v4only:
+            plan.append(_no_ipv6(ep.host_ifname))
         # the sandbox end named by the index the veth's creation echoes
         plan += configure_interface(nw, ep, ns, ifname, eth)
         if gateway:
             plan += gateway_routes(nw, ep, ns, eth)
-        # the host end gets our mark, and on IPv4-only networks no
-        # link-local address either, in the message before it comes up
-        mark = st.get("mark")
-        v4only = not nw.spec.enable_ipv6
-        if v4only or mark:
-            plan.append(Step(O.LinkSet(ep.host_ifname, alias=mark,
-                                       ipv6_ll=False if v4only else None),
-                             phase=Phase.ROOT_UP))
         # hairpin: a container's connection to its own published port is
         # DNATed back to the bridge, which sends it out the port it came in
         # by (enhanced DAD ignores its own reflected solicitations)
         plan.append(Step(O.BridgePortSet(ep.host_ifname, hairpin=True),
                          phase=Phase.ROOT_UP))
+        # the host end gets our mark: with IPv6 off (IPv4-only) in the
+        # message that brings it up; else, with no link-local address, in
+        # the message before (the kernel applies IFLA_AF_SPEC after the up)
+        mark = st.get("mark")
+        if v4only:
+            plan.append(Step(O.LinkSet(ep.host_ifname, alias=mark, up=True),
+                             phase=Phase.ROOT_UP))
+            return plan
+        if mark:
+            plan.append(Step(O.LinkSet(ep.host_ifname, alias=mark),
+                             phase=Phase.ROOT_UP))
         plan.append(Step(O.LinkSet(ep.host_ifname, up=True),
                          phase=Phase.ROOT_UP))
         return plan
@@ -312,6 +310,7 @@ class BridgeDriver(Driver):
                                ipv6_ll=False if v4only else None)),
                 Step(O.BridgePortSet(O.IndexOf(veth), hairpin=True))]
         if v4only:
+            plan.append(_no_ipv6(host))
             plan.append(Step(O.LinkSet(O.IndexOf(veth, peer=True),
                                        ipv6_ll=False, ns=ns),
                              phase=Phase.SANDBOX_CONFIG))
@@ -344,3 +343,12 @@ class BridgeDriver(Driver):
 
     def leave(self, nw, ep, sb):
         return [Step(O.LinkDel(ep.host_ifname))]
+
+
+def _no_ipv6(host: str) -> Step:
+    """No IPv6 on the host end of an IPv4-only network: else each end
+    brought up adds a multicast route to the host's one IPv6 table, and
+    every later up walks that whole table (``fib6_ifup``): the cost per
+    container would grow with their number (docs/performance.md)."""
+    return Step(O.Sysctl(f"net/ipv6/conf/{host}/disable_ipv6", "1",
+                         missing_ok=True), phase=Phase.ROOT_CONFIG)
