@@ -234,6 +234,7 @@ class EndpointInfo:
 
 
 _OF_ADDR = object()     # Endpoint._mac: the MAC derived from the address
+_DEFAULT_SPEC = EndpointSpec()  # the records' "spec": null (never changed)
 
 
 class Endpoint:
@@ -345,6 +346,15 @@ class Endpoint:
 
     def to_json(self):
         s = self.spec
+        if s is _DEFAULT_SPEC or s == _DEFAULT_SPEC:
+            spec = None         # the usual spec is left out of the record
+        else:
+            spec = dict(ipv4=s.ipv4, ipv6=s.ipv6,
+                        ipam_options=s.ipam_options, mac=s.mac,
+                        exposed_ports=[list(p) for p in s.exposed_ports],
+                        port_mapping=[b.to_dict() for b in s.port_mapping],
+                        aliases=s.aliases, dns=s.dns, generic=s.generic,
+                        ifname=s.ifname, default_route=s.default_route)
         return dict(
             id=self._id, name=self._name, network=self._nw.id(),
             created=self.created,
@@ -352,13 +362,7 @@ class Endpoint:
             addr6=None if self.addr6 is None else str(self.addr6),
             pool_v4=self.pool_v4, pool_v6=self.pool_v6, mac=self.mac,
             host_ifname=self.host_ifname, ifname=self.ifname,
-            sandbox=self.sandbox_id,
-            spec=dict(ipv4=s.ipv4, ipv6=s.ipv6, ipam_options=s.ipam_options,
-                      mac=s.mac, exposed_ports=[list(p) for p in
-                                                s.exposed_ports],
-                      port_mapping=[b.to_dict() for b in s.port_mapping],
-                      aliases=s.aliases, dns=s.dns, generic=s.generic,
-                      ifname=s.ifname, default_route=s.default_route),
+            sandbox=self.sandbox_id, spec=spec,
             ports=[b.to_dict() for b in self.ports])
 
     @classmethod
@@ -366,8 +370,11 @@ class Endpoint:
         """The endpoint of record ``d``; ``specs`` (a list the caller
         keeps for a restore) lets endpoints of equal specs share one."""
         sd = d["spec"]
-        spec = None
-        if specs is not None:
+        if sd is None:
+            spec = _DEFAULT_SPEC
+        else:
+            spec = None
+        if sd is not None and specs is not None:
             for known, made in specs:
                 if known == sd:
                     spec = made

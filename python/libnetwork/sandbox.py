@@ -49,6 +49,7 @@ class SandboxSpec:
 
 
 SandboxOption = Callable[[SandboxSpec], None]
+_DEFAULT_SPEC = SandboxSpec().to_json()
 
 
 _kind = of_kind("sandbox")
@@ -309,8 +310,11 @@ class Sandbox:
     # ------------------------------------------------------- internals
 
     def to_json(self):
+        spec = self.spec.to_json()
         return dict(id=self._id, container_id=self._container_id,
-                    key=self.key(), spec=self.spec.to_json(),
+                    key=self.key(),
+                    # the usual spec is left out (a smaller record to read)
+                    spec=None if spec == _DEFAULT_SPEC else spec,
                     created=self.created, endpoints=list(self.endpoint_ids),
                     gw_endpoint=self.gw_endpoint, hosts_path=self.hosts_path,
                     resolv_conf_path=self.resolv_conf_path)
@@ -320,6 +324,8 @@ class Sandbox:
         """The sandbox of record ``d``; ``specs`` (a list the caller keeps
         for a restore) lets sandboxes of equal specs share one."""
         sd = d["spec"]
+        if sd is None:
+            sd = _DEFAULT_SPEC
         spec = None
         if specs is not None:
             for known, made in specs:

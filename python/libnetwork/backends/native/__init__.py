@@ -41,7 +41,9 @@ NETLINK_NETFILTER = nft.NETLINK_NETFILTER
 TIMEOUT_ENV = "LIBNETWORK_NETLINK_TIMEOUT"   # seconds; 0: wait forever
 _BATCH_CAP = 256 * 1024
 _ENCODE_CAP = 4096         # one message of any operation fits
-_CACHE_MAX = 4096          # namespace sockets and fds kept open (LRU)
+# namespace sockets and fds kept open (LRU): room for a batch of 1,000
+# sandboxes; older ones are opened again when used
+_CACHE_MAX = 1024
 
 
 def _raise_nofile():
@@ -202,12 +204,14 @@ class NativeBackend(Backend):
         self._remember(self._fds, path, fd, os.close)
         return fd
 
-    @staticmethod
-    def _remember(cache, key, value, close):
+    def _remember(self, cache, key, value, close):
         cache[key] = value
         while len(cache) > _CACHE_MAX:
-            _, old = cache.popitem(last=False)
+            gone, old = cache.popitem(last=False)
             close(old)
+            if gone not in self._socks and gone not in self._nft_socks \
+                    and gone not in self._fds:
+                self._idents.pop(gone, None)   # nothing of it kept
 
     def _forget(self, path):
         self._idents.pop(path, None)
