@@ -222,7 +222,11 @@ class Sandbox:
 
     def _own_key(self) -> str:
         c = self._c
-        return f"{c.netns_dir}/{marks.netns_name(c.identity, self._id)}"
+        prefix = getattr(c, "_netns_prefix", None)
+        if prefix is None:      # <netns dir>/<identity's 8>- (computed once)
+            prefix = c._netns_prefix = \
+                f"{c.netns_dir}/{marks.netns_name(c.identity, '')}"
+        return prefix + self._id[:12]
 
     def _own(self, name: str) -> str:
         return f"{self._c.files_dir}/{self._id}/{name}"
