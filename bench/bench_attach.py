@@ -29,8 +29,6 @@ import gc
 import os
 import sys
 import shutil
-import subprocess
-import tempfile
 
 import pytest
 
@@ -39,7 +37,8 @@ NS = [1, 5] if SMOKE else [1, 100, 500]
 if os.environ.get("LIBNETWORK_BENCH_N"):
     NS = [int(x) for x in os.environ["LIBNETWORK_BENCH_N"].split()]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wiring.workload import require_isolated  # noqa: E402  (bench/wiring/)
+from wiring.workload import (require_isolated,  # noqa: E402  (bench/wiring/)
+                             scratch_root)
 
 ROUNDS = 1 if SMOKE else 3
 WARMUP = 0 if SMOKE else 1
@@ -75,17 +74,7 @@ class World:
             if not _binding.AVAILABLE:
                 pytest.skip(f"native backend not built: "
                             f"{_binding.IMPORT_ERROR}")
-        self.dir = tempfile.mkdtemp(prefix="bench-attach-",
-                                    dir="/run" if os.path.isdir("/run")
-                                    else None)
-        self.root = os.path.join(self.dir, "root")
-        with open(self.root, "x"):
-            pass
-        subprocess.run(["unshare", f"--net={self.root}", "true"],
-                       check=True, capture_output=True, timeout=30)
-        resolv = os.path.join(self.dir, "resolv.conf")
-        with open(resolv, "w") as f:
-            f.write("nameserver 192.0.2.53\n")
+        self.dir, self.root, resolv = scratch_root("bench-attach-")
         self.c = libnetwork.new(data_dir=os.path.join(self.dir, "data"),
                                 exec_root=os.path.join(self.dir, "exec"),
                                 backend=backend, root_namespace=self.root,

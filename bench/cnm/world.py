@@ -10,13 +10,11 @@ import ctypes
 import gc
 import os
 import shutil
-import subprocess
-import tempfile
 import time
 
 from wiring.peer import Unavailable
 from wiring.peer_backend import open_backend
-from wiring.workload import require_isolated
+from wiring.workload import require_isolated, scratch_root
 
 _libc = ctypes.CDLL(None, use_errno=True)
 MNT_DETACH = 2
@@ -57,17 +55,8 @@ class World:
         import libnetwork
         from libnetwork import IpamConf
         self.backend_name = backend
-        self.dir = tempfile.mkdtemp(prefix="bench-cnm-", dir="/run"
-                                    if os.path.isdir("/run") else None)
+        self.dir, self.root, resolv = scratch_root("bench-cnm-")
         try:
-            self.root = os.path.join(self.dir, "root")
-            with open(self.root, "x"):
-                pass
-            subprocess.run(["unshare", f"--net={self.root}", "true"],
-                           check=True, capture_output=True, timeout=30)
-            resolv = os.path.join(self.dir, "resolv.conf")
-            with open(resolv, "w") as f:
-                f.write("nameserver 192.0.2.53\n")
             self.kw = dict(data_dir=os.path.join(self.dir, "data"),
                            exec_root=os.path.join(self.dir, "exec"),
                            backend=backend, root_namespace=self.root,

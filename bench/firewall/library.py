@@ -27,12 +27,11 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 
 from wiring.measure import Meter, Timing
 from wiring.peer import Unavailable
 from wiring.peer_backend import failures, open_backend
-from wiring.workload import require_isolated
+from wiring.workload import require_isolated, scratch_root
 
 from .peers import _which
 from .workload import CONTAINER_PORT, HOST_PORT0, PROTO, port
@@ -71,16 +70,7 @@ class World:
         import libnetwork
         from libnetwork import IpamConf
         self.backend_name = backend
-        self.dir = tempfile.mkdtemp(prefix="bench-fw-", dir="/run"
-                                    if os.path.isdir("/run") else None)
-        self.root = os.path.join(self.dir, "root")
-        with open(self.root, "x"):
-            pass
-        subprocess.run(["unshare", f"--net={self.root}", "true"],
-                       check=True, capture_output=True, timeout=30)
-        resolv = os.path.join(self.dir, "resolv.conf")
-        with open(resolv, "w") as f:
-            f.write("nameserver 192.0.2.53\n")
+        self.dir, self.root, resolv = scratch_root("bench-fw-")
         self.c = libnetwork.new(data_dir=os.path.join(self.dir, "data"),
                                 exec_root=os.path.join(self.dir, "exec"),
                                 backend=backend, root_namespace=self.root,

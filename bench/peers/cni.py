@@ -60,7 +60,34 @@ def links_on(bridge: str) -> int:
     return len(json.loads(p.stdout or "[]"))
 
 
-class CniPeer:
+class OnBridge:
+    """What the exec peers share: the untimed check of their state and the
+    cleanup (a peer has ``label``, ``dir``, ``_ns(i)``, ``delete(i)`` and
+    ``_live()``, the containers set up; ``bridge``, its bridge)."""
+
+    bridge = BRIDGE
+
+    def check(self, n: int) -> None:
+        """``n`` veths on the bridge and ``n`` namespaces (untimed)."""
+        got = links_on(self.bridge)
+        assert got == n, f"{self.label}: {got} ports on {self.bridge}, want {n}"
+        left = len(os.listdir(os.path.join(self.dir, "ns")))
+        assert left == n, f"{self.label}: {left} namespaces, want {n}"
+
+    def cleanup(self) -> None:
+        for i in self._live():
+            try:
+                self.delete(i)
+            except Exception:
+                netns.delete(self._ns(i))
+        for f in os.listdir(os.path.join(self.dir, "ns")):
+            netns.delete(os.path.join(self.dir, "ns", f))
+        subprocess.run(["ip", "link", "del", self.bridge],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class CniPeer(OnBridge):
     """One variant of :data:`VARIANTS`.  ``prepare`` (untimed) makes the
     work directory; ``add(i)`` / ``delete(i)`` are one container's whole
     setup and teardown (timed by the runner)."""
@@ -143,21 +170,5 @@ class CniPeer:
         self._loopback("DEL", i)
         netns.delete(self._ns(i))
 
-    def check(self, n: int) -> None:
-        """``n`` veths on the bridge and ``n`` namespaces (untimed)."""
-        got = links_on(BRIDGE)
-        assert got == n, f"{self.label}: {got} ports on {BRIDGE}, want {n}"
-        left = len(os.listdir(os.path.join(self.dir, "ns")))
-        assert left == n, f"{self.label}: {left} namespaces, want {n}"
-
-    def cleanup(self) -> None:
-        for i in list(self.results):
-            try:
-                self.delete(i)
-            except Exception:
-                netns.delete(self._ns(i))
-        for f in os.listdir(os.path.join(self.dir, "ns")):
-            netns.delete(os.path.join(self.dir, "ns", f))
-        subprocess.run(["ip", "link", "del", BRIDGE],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        shutil.rmtree(self.dir, ignore_errors=True)
+    def _live(self) -> list:
+        return list(self.results)

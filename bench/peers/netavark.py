@@ -26,7 +26,7 @@ import subprocess
 from wiring.peer import Unavailable
 
 from . import netns
-from .cni import links_on
+from .cni import OnBridge
 
 BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CANDIDATES = ("/usr/libexec/podman/netavark", "/usr/lib/podman/netavark",
@@ -56,7 +56,9 @@ def address(i: int) -> str:
     return f"10.89.{o >> 8}.{o & 0xFF}"
 
 
-class NetavarkPeer:
+class NetavarkPeer(OnBridge):
+    bridge = BRIDGE
+
     def __init__(self, label: str, workdir: str):
         if label not in VARIANTS:
             raise ValueError(f"unknown netavark variant {label!r}")
@@ -118,21 +120,5 @@ class NetavarkPeer:
         self.live.discard(i)
         netns.delete(self._ns(i))
 
-    def check(self, n: int) -> None:
-        got = links_on(BRIDGE)
-        # the last teardown removes the bridge itself
-        assert got == n, f"{self.label}: {got} ports on {BRIDGE}, want {n}"
-        left = len(os.listdir(os.path.join(self.dir, "ns")))
-        assert left == n, f"{self.label}: {left} namespaces, want {n}"
-
-    def cleanup(self) -> None:
-        for i in list(self.live):
-            try:
-                self.delete(i)
-            except Exception:
-                netns.delete(self._ns(i))
-        for f in os.listdir(os.path.join(self.dir, "ns")):
-            netns.delete(os.path.join(self.dir, "ns", f))
-        subprocess.run(["ip", "link", "del", BRIDGE],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        shutil.rmtree(self.dir, ignore_errors=True)
+    def _live(self) -> list:
+        return list(self.live)

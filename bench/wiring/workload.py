@@ -84,6 +84,25 @@ def teardown_plan(n: int, workdir: str, group: int = GROUP) -> list:
                                       for p in sandbox_paths(n, workdir)]
 
 
+def scratch_root(prefix: str):
+    """A temporary directory (under /run when there is one) holding a
+    fresh network namespace bound at ``root`` and a ``resolv.conf`` naming
+    a documentation address: ``(dir, root, resolv)``, what a controller
+    under test is given."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix=prefix,
+                         dir="/run" if os.path.isdir("/run") else None)
+    root = os.path.join(d, "root")
+    with open(root, "x"):
+        pass
+    subprocess.run(["unshare", f"--net={root}", "true"],
+                   check=True, capture_output=True, timeout=30)
+    resolv = os.path.join(d, "resolv.conf")
+    with open(resolv, "w") as f:
+        f.write("nameserver 192.0.2.53\n")
+    return d, root, resolv
+
+
 def require_isolated() -> Optional[str]:
     """None when the kernel may be touched here, else why not."""
     if os.geteuid() != 0:

@@ -17,6 +17,7 @@ import os
 import socket
 import subprocess
 import threading
+import time
 
 from libnetwork.backends import ops as O
 
@@ -214,3 +215,17 @@ class Oracle:
                               *args], check=True, capture_output=True,
                              text=True, timeout=10)
         return json.loads(res.stdout or "[]")
+
+
+def settled(fn, timeout=20.0):
+    """``fn()`` once its assertions hold: the kernel destroys namespaces
+    (and what was in them) in the background, so poll, bounded by
+    ``timeout`` seconds (the last AssertionError is raised then)."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            return fn()
+        except AssertionError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.05)

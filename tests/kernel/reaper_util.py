@@ -11,6 +11,7 @@ import subprocess
 import time
 
 from cnm_util import ns_links
+from kernel_util import settled  # noqa: F401  (for the reaper tests)
 
 POOL = "10.170.0.0/24"
 
@@ -33,18 +34,6 @@ def held(paths):
         for fd in fds:
             os.close(fd)
 
-
-def settled(fn, timeout=15.0):
-    """``fn()`` until it stops raising AssertionError (the kernel destroys
-    namespaces in the background)."""
-    end = time.monotonic() + timeout
-    while True:
-        try:
-            return fn()
-        except AssertionError:
-            if time.monotonic() > end:
-                raise
-            time.sleep(0.05)
 
 
 def veths(netns) -> dict:

@@ -22,6 +22,7 @@ import pytest
 from libnetwork import IpamConf
 
 from cnm_util import *  # noqa: F401,F403
+from kernel_util import settled
 from cnm_util import (Oracle, is_netns, make_ctl, normalized_store,  # noqa
                       ns_links)
 
@@ -44,17 +45,6 @@ WORKER = textwrap.dedent('''
             ep.delete()
 ''')
 
-
-def settled(fn, timeout=15.0):
-    """Namespaces are destroyed by the kernel in the background: poll."""
-    end = time.monotonic() + timeout
-    while True:
-        try:
-            return fn()
-        except AssertionError:
-            if time.monotonic() > end:
-                raise
-            time.sleep(0.1)
 
 
 def check(c, netns, free0):

@@ -22,6 +22,7 @@ import pytest
 from libnetwork import IpamConf
 
 from cnm_util import *  # noqa: F401,F403
+from kernel_util import settled
 from cnm_util import Oracle, is_netns, ns_links
 
 SEEDS = int(os.environ.get("LIBNETWORK_CRASH_SEEDS", "3"))
@@ -68,17 +69,6 @@ WORKER = textwrap.dedent('''
         time.sleep(60)
 ''')
 
-
-def settled(fn, timeout=20.0):
-    """The kernel destroys namespaces in the background: poll (bounded)."""
-    end = time.monotonic() + timeout
-    while True:
-        try:
-            return fn()
-        except AssertionError:
-            if time.monotonic() > end:
-                raise
-            time.sleep(0.05)
 
 
 def no_leaks(c, netns):
