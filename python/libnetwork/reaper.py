@@ -247,8 +247,8 @@ def _delete(c, recs, links) -> list:
 
 def finish(c, recs) -> list:
     """Finish reaping records now (under the controller's lock, in a
-    store transaction): delete the host ends still there, confirm with a
-    dump, release what the gone ones held.  The names still there."""
+    store transaction): delete the host ends still there, look again,
+    release what the gone ones held.  The names still there."""
     present = _present(c, recs, _links_of(c, recs))
     if present:
         for r in _delete(c, recs, present):
