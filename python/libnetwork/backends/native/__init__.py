@@ -32,15 +32,13 @@ from ..._binding import check, ffi, lib
 from ...errors import InvalidParameter
 from .. import ops as O
 from ..base import Backend
-from ..validate import prepare
-from . import decode, nft
+from . import build, decode, nft
 from .build import BUILDERS
 
 NETLINK_ROUTE = 0
 NETLINK_NETFILTER = nft.NETLINK_NETFILTER
 TIMEOUT_ENV = "LIBNETWORK_NETLINK_TIMEOUT"   # seconds; 0: wait forever
 _BATCH_CAP = 256 * 1024
-_ENCODE_CAP = 4096         # one message of any operation fits
 # namespace sockets and fds kept open (LRU): room for a batch of 1,000
 # sandboxes; older ones are opened again when used
 _CACHE_MAX = 1024
@@ -391,63 +389,8 @@ class NativeBackend(Backend):
     def encode(self, op: O.Op, names: Optional[dict] = None,
                echo: bool = False) -> bytes:
         """The netlink message :meth:`execute` sends for ``op``, without
-        sending it: ``op`` is validated
-        (:func:`~libnetwork.backends.validate.prepare`) and built by the
-        same builder call into a scratch batch, so the header's sequence
-        number and port are 0 (the socket writes them when it sends); with
-        ``echo`` it asks for ``NLM_F_ECHO``, as for an operation a later
-        :class:`~.ops.IndexOf` names.
-
-        ``names`` maps the link references of ``op`` (names, and
-        :class:`~.ops.IndexOf` objects) to ifindexes, as :meth:`_exec`
-        receives them; int references and links named to the kernel
-        (``LinkSet`` without a rename, ``LinkDel``) need none.  The
-        namespaces the message names (a veth peer's, ``LinkSet.netns``, a
-        macvlan's or ipvlan's ``netns``) are opened as for sending and
-        closed before this returns: their ``IFLA_NET_NS_FD`` holds a
-        descriptor number that was valid only during the call.
-
-        An nftables operation gives its message without the batch's
-        begin and end (a set's ``NFTA_SET_ID`` is 1); an element operation
-        too large for one message gives its consecutive messages.
-
-        Raises InvalidParameter for a malformed operation, one that is not
-        a netlink message (``NetnsCreate``, ``NetnsDelete``), or a
-        reference missing from ``names``; OSError when a namespace cannot
-        be opened.  Used for kernel-free parity tests of the backends.
-        """
-        prep = prepare(op)
-        if type(op) in O.NFT_OPS:
-            return nft.encode(op, prep)
-        fn = BUILDERS.get(type(op))
-        if fn is None:
-            raise InvalidParameter(f"{type(op).__name__} is not sent as a "
-                                   "netlink message")
-        buf = ffi.new("uint8_t[]", _ENCODE_CAP)
-        b = ffi.new("struct nlc_batch *")
-        lib.nlc_batch_init(b, buf, _ENCODE_CAP)
-        opened = []
-
-        def nsfd(path):
-            fd = lib.nlc_netns_open(path.encode())
-            if fd < 0:
-                raise OSError(-fd, f"{os.strerror(-fd)}: {path}")
-            opened.append(fd)
-            return fd
-
-        try:
-            rc = fn(b, op, prep, {} if names is None else names, nsfd)
-        except KeyError as exc:
-            raise InvalidParameter(
-                f"{type(op).__name__}: no ifindex for {exc.args[0]!r} in "
-                "names") from None
-        finally:
-            for fd in opened:
-                os.close(fd)
-        check(rc)
-        if echo:
-            check(lib.nlc_batch_echo(b))
-        return ffi.buffer(buf, b.len)[:]
+        sending it (:func:`.build.encode`: the same builder call)."""
+        return build.encode(op, names, echo)
 
     # ----------------------------------------------------------- dumps
 

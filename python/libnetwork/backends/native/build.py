@@ -5,13 +5,20 @@ call of the C core and returning the core's rc (Python builds no bytes).
 Every builder is ``fn(b, op, prep, names, nsfd)``: ``prep`` is the
 operation's :func:`~libnetwork.backends.validate.prepare` tuple, ``names``
 maps link references (names, :class:`~libnetwork.backends.ops.IndexOf`) to
-ifindexes, ``nsfd(path)`` gives a namespace's descriptor.
+ifindexes, ``nsfd(path)`` gives a namespace's descriptor.  :func:`encode`
+builds one operation's message alone, without sending it.
 """
 
 from __future__ import annotations
 
-from ..._binding import ffi, lib
+import os
+from typing import Optional
+
+from ..._binding import check, ffi, lib
+from ...errors import InvalidParameter
 from .. import ops as O
+from ..validate import prepare
+from . import nft
 
 _NULL = ffi.NULL
 
@@ -166,3 +173,68 @@ BUILDERS = {
     O.RouteAdd: route_add,
     O.RouteDel: route_del,
 }
+
+
+ENCODE_CAP = 4096          # one message of any operation fits
+
+
+def encode(op: O.Op, names: Optional[dict] = None,
+           echo: bool = False) -> bytes:
+    """The netlink message the backend's ``execute`` sends for ``op``,
+    without sending it: ``op`` is validated
+    (:func:`~libnetwork.backends.validate.prepare`) and built by the
+    same builder call into a scratch batch, so the header's sequence
+    number and port are 0 (the socket writes them when it sends); with
+    ``echo`` it asks for ``NLM_F_ECHO``, as for an operation a later
+    :class:`~.ops.IndexOf` names.
+
+    ``names`` maps the link references of ``op`` (names, and
+    :class:`~.ops.IndexOf` objects) to ifindexes, as the backend's `_exec`
+    receives them; int references and links named to the kernel
+    (``LinkSet`` without a rename, ``LinkDel``) need none.  The
+    namespaces the message names (a veth peer's, ``LinkSet.netns``, a
+    macvlan's or ipvlan's ``netns``) are opened as for sending and
+    closed before this returns: their ``IFLA_NET_NS_FD`` holds a
+    descriptor number that was valid only during the call.
+
+    An nftables operation gives its message without the batch's
+    begin and end (a set's ``NFTA_SET_ID`` is 1); an element operation
+    too large for one message gives its consecutive messages.
+
+    Raises InvalidParameter for a malformed operation, one that is not
+    a netlink message (``NetnsCreate``, ``NetnsDelete``), or a
+    reference missing from ``names``; OSError when a namespace cannot
+    be opened.  Used for kernel-free parity tests of the backends.
+    """
+    prep = prepare(op)
+    if type(op) in O.NFT_OPS:
+        return nft.encode(op, prep)
+    fn = BUILDERS.get(type(op))
+    if fn is None:
+        raise InvalidParameter(f"{type(op).__name__} is not sent as a "
+                               "netlink message")
+    buf = ffi.new("uint8_t[]", ENCODE_CAP)
+    b = ffi.new("struct nlc_batch *")
+    lib.nlc_batch_init(b, buf, ENCODE_CAP)
+    opened = []
+
+    def nsfd(path):
+        fd = lib.nlc_netns_open(path.encode())
+        if fd < 0:
+            raise OSError(-fd, f"{os.strerror(-fd)}: {path}")
+        opened.append(fd)
+        return fd
+
+    try:
+        rc = fn(b, op, prep, {} if names is None else names, nsfd)
+    except KeyError as exc:
+        raise InvalidParameter(
+            f"{type(op).__name__}: no ifindex for {exc.args[0]!r} in "
+            "names") from None
+    finally:
+        for fd in opened:
+            os.close(fd)
+    check(rc)
+    if echo:
+        check(lib.nlc_batch_echo(b))
+    return ffi.buffer(buf, b.len)[:]
