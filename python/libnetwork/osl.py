@@ -117,6 +117,8 @@ def commit_sandboxes(c, ch, sbs, hosts=True, save=True,
     the records; ``written``: :func:`write_files` did the files).  One
     controller builds each distinct resolv.conf once."""
     records = []
+    if not written:
+        c.resolv_cache.batch()
     for sb in sbs:
         if not written:
             _undo_dir(ch, c, sb)
@@ -211,6 +213,7 @@ def write_files(c, ch, pairs):
     on; its error is raised there.  Undone with the change."""
     for _, sb in pairs:
         _undo_dir(ch, c, sb)
+    c.resolv_cache.batch()
     if len(pairs) < FILES_THREAD_MIN:
         for ep, sb in pairs:
             _files(c, sb, ep)

@@ -244,3 +244,24 @@ def test_sandbox_files_removed_with_sandbox(ctl):
     assert os.path.isfile(sb.resolv_conf_path)
     sb.delete()
     assert not os.path.exists(d)
+
+
+def test_resolv_conf_follows_the_host_file_between_batches(make_ctl,
+                                                           tmp_path):
+    """The controller builds a resolv.conf once per host file, and reads
+    the host's file again when it changed (same size included)."""
+    host = tmp_path / "resolv.conf"
+    host.write_text("nameserver 192.0.2.1\n")
+    c = make_ctl(host_resolv_conf=str(host))
+    a, b = c.new_sandboxes(["a", "b"])
+    host.write_text("nameserver 192.0.2.2\n")       # same size, new text
+    d = c.new_sandbox("d")
+    host.unlink()
+    e = c.new_sandbox("e")
+    texts = []
+    for sb in (a, b, d, e):
+        with open(sb.resolv_conf_path) as f:
+            texts.append(f.read())
+    assert texts[:3] == ["nameserver 192.0.2.1\n"] * 2 + [
+        "nameserver 192.0.2.2\n"]
+    assert texts[3] == "\nnameserver 8.8.8.8\nnameserver 8.8.4.4"

@@ -263,20 +263,30 @@ class ResolvCache:
     distinct set of options is built and hashed once, however many
     sandboxes share it.  A controller keeps one."""
 
-    __slots__ = ("_host", "_built")
+    __slots__ = ("_host", "_built", "_looked")
     _MAX = 64                           # distinct option sets kept
 
     def __init__(self):
         self._host: dict = {}           # host path -> (its stat, its text)
         self._built: dict = {}          # arguments -> (content, data, hash)
+        self._looked: set = set()       # host files looked at this batch
+
+    def batch(self) -> "ResolvCache":
+        """A new batch of sandboxes: each host file is looked at (stat)
+        again once, at its first use in the batch."""
+        self._looked = set()
+        return self
 
     def _host_text(self, path: str) -> str:
+        known = self._host.get(path)
+        if known is not None and path in self._looked:
+            return known[1]
+        self._looked.add(path)
         try:
             st = os.stat(path)
             sig = (st.st_ino, st.st_size, st.st_mtime_ns)
         except OSError:
             sig = None
-        known = self._host.get(path)
         if known is not None and known[0] == sig:
             return known[1]
         # changed (or new): what was built from the old text goes
