@@ -281,8 +281,6 @@ class Controller:
         cids = checks.container_ids(container_ids)
         if not wait:
             return teardown.delete_sandboxes_async(self, cids)
-        for cid in cids:
-            checks.container_id(cid)
         self._look()                      # once, not once per container
         sbs = []
         for cid in cids:
